@@ -1,0 +1,5 @@
+"""Allow `python -m ldnkit ...`."""
+
+from ldnkit.cli import run
+
+run()
