@@ -125,3 +125,22 @@ def test_default_outside_allowed_options_fails(data_copy: Path) -> None:
 def test_unknown_protocol_is_not_found() -> None:
     with pytest.raises(NotFound, match="unknown protocol 'nope'"):
         default_evidence().protocol("nope")
+
+
+def test_area_files_are_cross_checked_and_parsed(data_copy: Path) -> None:
+    from pydantic import BaseModel
+
+    class Area(BaseModel):
+        value: int
+        sources: list[str]
+
+    (data_copy / "references_area.yaml").write_text(
+        "references:\n  - {id: area-paper, kind: paper, title: An area paper}\n"
+    )
+    (data_copy / "area.yaml").write_text("value: 3\nsources: [area-paper]\n")
+    ev = load_evidence(data_copy)
+    assert ev.section("area", Area).value == 3
+    assert ev.reference("area-paper").title == "An area paper"
+    (data_copy / "area.yaml").write_text("value: 3\nsources: [missing-paper]\n")
+    with pytest.raises(EvidenceError, match=r"area\.yaml: .*missing-paper"):
+        load_evidence(data_copy)

@@ -36,6 +36,17 @@ from ldnkit.evidence.models import (
 )
 
 DATA_DIR = Path(__file__).parent / "data"
+_CORE_FILES = (
+    "references",
+    "dosing",
+    "protocols",
+    "conditions",
+    "opioids",
+    "screening",
+    "side_effects",
+    "standard_dose",
+    "studies",
+)
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -57,6 +68,7 @@ class Evidence:
         side_effects: SideEffects,
         standard_dose: StandardDose,
         studies: Studies,
+        sections: dict[str, Any] | None = None,
     ) -> None:
         self.references = {r.id: r for r in references}
         self.dosing = dosing
@@ -68,9 +80,19 @@ class Evidence:
         self.side_effects = side_effects
         self.standard_dose = standard_dose
         self.studies = studies
+        self._sections = sections or {}
         self._opioid_names = {
             name.lower(): o for o in opioids.opioids for name in (o.id, *o.aliases)
         }
+
+    def section(self, name: str, model: type[_M]) -> _M:
+        """Parse an area's own data file (e.g. `pharmacokinetics.yaml`) into its model.
+
+        Its source ids were already checked at load time, like the core files'.
+        """
+        if name not in self._sections:
+            raise NotFound("evidence section", name, sorted(self._sections))
+        return _parse(model, self._sections[name], f"{name}.yaml")
 
     # -- lookups ---------------------------------------------------------------------------
     def reference(self, ref_id: str) -> Reference:
@@ -163,27 +185,24 @@ def _check_unique(ids: list[str], what: str, filename: str) -> None:
 def load_evidence(data_dir: Path | str | None = None) -> Evidence:
     """Read, validate and cross-check every evidence file in `data_dir`."""
     root = Path(data_dir) if data_dir is not None else DATA_DIR
-    raw = {
-        name: _read(root / f"{name}.yaml")
-        for name in (
-            "references",
-            "dosing",
-            "protocols",
-            "conditions",
-            "opioids",
-            "screening",
-            "side_effects",
-            "standard_dose",
-            "studies",
-        )
-    }
-    if not isinstance(raw["references"], dict) or "references" not in raw["references"]:
-        raise EvidenceError("references.yaml: missing top-level 'references' list")
-    refs = [_parse(Reference, r, "references.yaml") for r in raw["references"]["references"]]
-    _check_unique([r.id for r in refs], "reference", "references.yaml")
+    raw = {name: _read(root / f"{name}.yaml") for name in _CORE_FILES}
+    # Areas (pharmacology, research, ...) add their own files: references_<area>.yaml for
+    # citations, <name>.yaml for data read through `Evidence.section`. All are cross-checked.
+    ref_files = ["references", *sorted(p.stem for p in root.glob("references_*.yaml"))]
+    extra = sorted(
+        p.stem for p in root.glob("*.yaml") if p.stem not in _CORE_FILES and p.stem not in ref_files
+    )
+    raw.update({name: _read(root / f"{name}.yaml") for name in (*ref_files[1:], *extra)})
+    refs: list[Reference] = []
+    for name in ref_files:
+        data = raw[name]
+        if not isinstance(data, dict) or "references" not in data:
+            raise EvidenceError(f"{name}.yaml: missing top-level 'references' list")
+        refs += [_parse(Reference, r, f"{name}.yaml") for r in data["references"]]
+    _check_unique([r.id for r in refs], "reference", "references*.yaml")
     known = {r.id for r in refs}
     for name, data in raw.items():
-        if name == "references":
+        if name in ref_files:
             continue
         for where, ref_id in _source_ids(data):
             if ref_id not in known:
@@ -199,6 +218,7 @@ def load_evidence(data_dir: Path | str | None = None) -> Evidence:
         side_effects=_parse(SideEffects, raw["side_effects"], "side_effects.yaml"),
         standard_dose=_parse(StandardDose, raw["standard_dose"], "standard_dose.yaml"),
         studies=_parse(Studies, raw["studies"], "studies.yaml"),
+        sections={name: raw[name] for name in extra},
     )
     _cross_check(evidence, raw)
     return evidence
