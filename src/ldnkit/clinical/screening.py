@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from ldnkit.clinical.models import Assessment, Finding, Patient, Status
@@ -18,12 +19,20 @@ _NALTREXONE_ALLERGENS = ("naltrexone", "ldn", "low-dose naltrexone", "low dose n
 
 
 def _finding(ev: Evidence, code: str, earliest_start: date | None = None, **values: Any) -> Finding:
+    return _cached_finding(ev, code, earliest_start, tuple(sorted(values.items())))
+
+
+@lru_cache(maxsize=8192)
+def _cached_finding(
+    ev: Evidence, code: str, earliest_start: date | None, values: tuple[tuple[str, Any], ...]
+) -> Finding:
+    """Findings are immutable, so identical ones (same rule, same specifics) are shared."""
     rule = ev.rule(code)
     return Finding(
         code=code,
         severity=rule.severity,
         title=rule.title,
-        message=rule.message.format(**values),
+        message=rule.message.format(**dict(values)),
         sources=list(rule.sources),
         earliest_start=earliest_start,
     )
