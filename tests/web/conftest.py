@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class Clinic:
 
     url: str
     ids: dict[str, int] = field(default_factory=dict)
+    db_url: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
 
     def client(self, who: str | None = None) -> httpx.Client:
@@ -119,13 +121,13 @@ class _Server(uvicorn.Server):
         pass
 
 
-@pytest.fixture(scope="session")
-def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
-    db_path = tmp_path_factory.mktemp("web") / "clinic.db"
-    url = f"sqlite:///{db_path}"
+@contextmanager
+def running_clinic(directory: Path, **overrides: object) -> Iterator[Clinic]:
+    """A migrated, seeded database and uvicorn serving the app on a free loopback port."""
+    url = f"sqlite:///{directory / 'clinic.db'}"
     upgrade(url)
     ids = seed(url)
-    settings = WebSettings(database_url=url, secret_key="test-secret", today=TODAY)
+    settings = WebSettings(database_url=url, secret_key="test-secret", today=TODAY, **overrides)
     app = create_app(settings)
     port = free_port()
     server = _Server(
@@ -133,13 +135,19 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.time() + 20
+    deadline = time.time() + 30
     while not server.started:
-        if time.time() > deadline:
+        if time.time() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
         time.sleep(0.05)
-    clinic = Clinic(url=f"http://127.0.0.1:{port}", ids=ids)
-    clinic.db_url = url  # type: ignore[attr-defined]
-    yield clinic
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield Clinic(url=f"http://127.0.0.1:{port}", ids=ids, db_url=url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
+    with running_clinic(tmp_path_factory.mktemp("web")) as c:
+        yield c
