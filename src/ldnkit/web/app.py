@@ -93,6 +93,8 @@ def create_app(
         ),
         lifespan=lifespan,
         dependencies=[Depends(csrf_protect)],
+        # No OpenTelemetry exporter is configured; skip its per-request provider lookups.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.db = db

@@ -18,6 +18,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from ldnkit.errors import Forbidden, NotFound
 from ldnkit.store.models import AuditEvent, User
@@ -91,15 +92,15 @@ class TTLCache:
             self._data.pop(key, None)
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_settings(request: Request) -> WebSettings:
+async def get_settings(request: Request) -> WebSettings:
     return request.app.state.settings
 
 
-def today(request: Request) -> dt.date:
+async def today(request: Request) -> dt.date:
     return request.app.state.settings.current_date()
 
 
@@ -120,8 +121,26 @@ def last_logout(session, user_id: int) -> dt.datetime | None:  # type: ignore[no
     )
 
 
-def optional_user(request: Request, db: Database = Depends(get_db)) -> Principal | None:
-    """The account behind the session cookie or Bearer token, if it is valid and active."""
+def _load_principal(db: Database, user_id: int, issued_at: float) -> Principal | None:
+    with db.read() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            return None
+        logout = last_logout(session, user.id)
+        if logout is not None:
+            if logout.tzinfo is None:
+                logout = logout.replace(tzinfo=dt.UTC)
+            if logout.timestamp() >= issued_at:
+                return None
+        return Principal(user.id, user.username, user.role, user.clinician_id, user.patient_id)
+
+
+async def optional_user(request: Request, db: Database = Depends(get_db)) -> Principal | None:
+    """The account behind the session cookie or Bearer token, if it is valid and active.
+
+    Async on purpose: a cached session costs no thread hop; only a miss reads the database
+    (in the thread pool).
+    """
     cached = getattr(request.state, "user", None)
     if cached is not None:
         return cached
@@ -133,35 +152,24 @@ def optional_user(request: Request, db: Database = Depends(get_db)) -> Principal
     cache: TTLCache = request.app.state.principals
     key = (claims.user_id, claims.issued_at)
     principal = cache.get(key)
-    if principal is not None:
-        request.state.user = principal
-        request.state.auth_via = "bearer" if bearer else "cookie"
-        return principal  # type: ignore[return-value]
-    with db.read() as session:
-        user = session.get(User, claims.user_id)
-        if user is None or not user.active:
+    if principal is None:
+        principal = await run_in_threadpool(_load_principal, db, claims.user_id, claims.issued_at)
+        if principal is None:
             return None
-        logout = last_logout(session, user.id)
-        if logout is not None:
-            if logout.tzinfo is None:
-                logout = logout.replace(tzinfo=dt.UTC)
-            if logout.timestamp() >= claims.issued_at:
-                return None
-        principal = Principal(user.id, user.username, user.role, user.clinician_id, user.patient_id)
-    cache.put(key, principal)
+        cache.put(key, principal)
     request.state.user = principal
     request.state.auth_via = "bearer" if bearer else "cookie"
-    return principal
+    return principal  # type: ignore[return-value]
 
 
-def current_user(user: Principal | None = Depends(optional_user)) -> Principal:
+async def current_user(user: Principal | None = Depends(optional_user)) -> Principal:
     if user is None:
         raise NotAuthenticated("not logged in")
     return user
 
 
 def _role(*roles: str):  # type: ignore[no-untyped-def]
-    def check(user: Principal = Depends(current_user)) -> Principal:
+    async def check(user: Principal = Depends(current_user)) -> Principal:
         if user.role not in roles:
             raise Forbidden(f"this needs a {' or '.join(roles)} account")
         return user
@@ -174,7 +182,24 @@ current_patient = _role("patient")
 current_admin = _role("admin")
 
 
-def patient_in_scope(
+def _load_patient(db: Database, patient_id: int) -> PatientRef:
+    with db.read() as session:
+        row = session.execute(
+            select(
+                PatientRow.id,
+                PatientRow.clinician_id,
+                PatientRow.given_name,
+                PatientRow.family_name,
+                PatientRow.birth_date,
+                PatientRow.mrn,
+            ).where(PatientRow.id == patient_id)
+        ).first()
+    if row is None:
+        raise NotFound("patient", str(patient_id))
+    return PatientRef(*row)
+
+
+async def patient_in_scope(
     request: Request,
     patient_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     user: Principal = Depends(current_user),
@@ -184,20 +209,7 @@ def patient_in_scope(
     cache: TTLCache = request.app.state.patients
     ref = cache.get(patient_id)
     if ref is None:
-        with db.read() as session:
-            row = session.execute(
-                select(
-                    PatientRow.id,
-                    PatientRow.clinician_id,
-                    PatientRow.given_name,
-                    PatientRow.family_name,
-                    PatientRow.birth_date,
-                    PatientRow.mrn,
-                ).where(PatientRow.id == patient_id)
-            ).first()
-            if row is None:
-                raise NotFound("patient", str(patient_id))
-            ref = PatientRef(*row)
+        ref = await run_in_threadpool(_load_patient, db, patient_id)
         cache.put(patient_id, ref)
     assert isinstance(ref, PatientRef)
     allowed = (user.role == "clinician" and user.clinician_id == ref.clinician_id) or (
@@ -208,7 +220,7 @@ def patient_in_scope(
     if request.method in SAFE_METHODS:
         route = request.scope.get("route")
         what = getattr(route, "name", "read") or "read"
-        db.write_item(
+        await db.awrite_item(
             AUDIT,
             {
                 "actor": user.actor,
@@ -221,7 +233,7 @@ def patient_in_scope(
     return ref
 
 
-def clinician_patient(
+async def clinician_patient(
     ref: PatientRef = Depends(patient_in_scope), user: Principal = Depends(current_user)
 ) -> PatientRef:
     """A patient in scope whose record the caller may change: their clinician only."""
