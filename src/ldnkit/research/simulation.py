@@ -80,6 +80,14 @@ class Assumptions(BaseModel):
         None, description="bound diary values to the scale, e.g. (0, 10); None for theory checks"
     )
     esr_median: float = Field(12.0, gt=0, description="assumed baseline ESR median, mm/h")
+    esr_effect_slope: float = Field(
+        0.0,
+        description="extra LDN effect per unit log(ESR / median); younger-2009 found baseline "
+        "ESR explained >80% of response variance; 0 = no link (assumed default)",
+    )
+    threshold_gain: float = Field(
+        0.5, description="assumed rise of lab pain thresholds per unit of LDN effect weight"
+    )
 
 
 def exposure_curves(design: Design, a: Assumptions) -> tuple[NDArray[np.float64], ...]:
@@ -154,20 +162,30 @@ class SimulatedTrials:
         days = np.arange(d)
         phases = np.array([self.design.phase_on(t).name for t in range(d)])
         seqs = [s.name for s in self.design.sequences]
+        visit_days = np.zeros(d, dtype=bool)
+        visit_days[[v.day for v in self.design.visits]] = True
+        _, e_curve, _ = exposure_curves(self.design, self.assumptions)
+        # Visit-day lab thresholds (seed 000): a patient level, noise, and a rise with the
+        # LDN effect weight among responders (threshold_gain, assumed).
+        rng = np.random.default_rng([trial, 2009])
         frames = []
         for i in range(self.n_patients):
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "patient": f"P{i + 1:03d}",
-                        "sequence": seqs[self.sequence[i]],
-                        "day": days,
-                        "phase": phases,
-                        "severity": self.daily[trial, i],
-                        "esr": np.where(days == 0, self.esr[trial, i], np.nan),
-                    }
-                )
-            )
+            s = self.sequence[i]
+            treat = np.array([self.design.sequences[s].treatments[ph] for ph in phases])
+            cols: dict[str, Any] = {
+                "patient": f"P{i + 1:03d}",
+                "sequence": seqs[s],
+                "day": days,
+                "phase": phases,
+                "treatment": np.where(treat == "none", "none", treat),
+                "severity": self.daily[trial, i],
+            }
+            gain = self.assumptions.threshold_gain * self.responder[trial, i] * e_curve[s]
+            for name, level in (("mechanical", 4.0), ("heat", 44.0), ("cold", 10.0)):
+                vals = level + rng.normal(0, 0.5) + gain + rng.normal(0, 0.3, d)
+                cols[f"{name}_threshold"] = np.where(visit_days, np.round(vals, 2), np.nan)
+            cols["esr"] = np.where(days == 0, np.round(self.esr[trial, i], 1), np.nan)
+            frames.append(pd.DataFrame(cols))
         return pd.concat(frames, ignore_index=True)
 
 
@@ -205,7 +223,9 @@ def simulate(
     plac = a.placebo_response + a.placebo_sd * rng.standard_normal((t_, n))
     resp = rng.random((t_, n)) < a.responder_fraction
     eff = resp * (a.ldn_effect + a.effect_sd * rng.standard_normal((t_, n)))
-    esr = a.esr_median * np.exp(0.5 * rng.standard_normal((t_, n)))
+    log_esr = 0.5 * rng.standard_normal((t_, n))
+    esr = a.esr_median * np.exp(log_esr)
+    eff = eff - resp * a.esr_effect_slope * log_esr
     y = (
         mu[:, :, None]
         + plac[:, :, None] * p_curve[seq][None, :, :]
