@@ -28,7 +28,15 @@ from ldnkit.errors import ValidationError
 Method = Literal["FE", "DL", "REML", "PM"]
 METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM")
 
-__all__ = ["METHODS", "LeaveOneOut", "MetaResult", "meta_analysis", "q_profile_ci", "tau2_estimate"]
+__all__ = [
+    "METHODS",
+    "LeaveOneOut",
+    "MetaResult",
+    "effects_from_table",
+    "meta_analysis",
+    "q_profile_ci",
+    "tau2_estimate",
+]
 
 
 def _validate(yi: ArrayLike, vi: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -385,3 +393,65 @@ def meta_analysis(
         weights=100.0 * w / w.sum(),
         measure=measure,
     )
+
+
+_COLUMN_SETS = (
+    ("yi", "vi"),
+    ("yi", "se"),
+    ("estimate", "ci_lower", "ci_upper"),
+    ("m1", "sd1", "n1", "m2", "sd2", "n2"),
+    ("a", "b", "c", "d"),
+)
+
+
+def effects_from_table(frame: Any) -> tuple[list[str], list[float], list[float], str]:
+    """Labels, yi, vi and measure from a table with one of the accepted column sets:
+    yi+vi, yi+se, estimate+ci_lower+ci_upper, m1..n2 (MD/SMD by `measure`, default SMD),
+    or a,b,c,d counts (RR/OR by `measure`, default OR). `study` labels the rows."""
+    from ldnkit.research import effect_sizes as es
+
+    cols = set(frame.columns)
+    labels = (
+        [str(s) for s in frame["study"]]
+        if "study" in cols
+        else [f"study {i + 1}" for i in range(len(frame))]
+    )
+    measure = str(frame["measure"].iloc[0]).upper() if "measure" in cols else None
+    for need in _COLUMN_SETS:
+        if set(need) <= cols:
+            break
+    else:
+        wanted = "; ".join("+".join(s) for s in _COLUMN_SETS)
+        raise ValidationError(
+            "csv", f"missing columns: need one of {wanted} (found {', '.join(sorted(cols))})"
+        )
+    rows = frame.to_dict(orient="records")
+    try:
+        if need == ("yi", "vi"):
+            return (
+                labels,
+                [float(r["yi"]) for r in rows],
+                [float(r["vi"]) for r in rows],
+                (measure or "effect"),
+            )
+        if need == ("yi", "se"):
+            return (
+                labels,
+                [float(r["yi"]) for r in rows],
+                [float(r["se"]) ** 2 for r in rows],
+                (measure or "effect"),
+            )
+        if need == ("estimate", "ci_lower", "ci_upper"):
+            e = [es.from_ci(r["estimate"], r["ci_lower"], r["ci_upper"]) for r in rows]
+            return labels, [x.yi for x in e], [x.vi for x in e], measure or "effect"
+        if need[0] == "m1":
+            fn = es.mean_difference if measure == "MD" else es.standardised_mean_difference
+            e = [fn(r["m1"], r["sd1"], r["n1"], r["m2"], r["sd2"], r["n2"]) for r in rows]
+            return labels, [x.yi for x in e], [x.vi for x in e], measure or "SMD"
+        fn = es.log_risk_ratio if measure == "RR" else es.log_odds_ratio
+        e = [fn(r["a"], r["b"], r["c"], r["d"]) for r in rows]
+        return labels, [x.yi for x in e], [x.vi for x in e], f"log {measure or 'OR'}"
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ValidationError):
+            raise
+        raise ValidationError("csv", f"non-numeric value in {'/'.join(need)} ({exc})") from None
