@@ -86,8 +86,8 @@ def protocol_design_matrix(
 def protocol_fit(sim: SimulatedTrials) -> FastFit:
     """The protocol's primary analysis for every simulated trial (vectorised)."""
     design = sim.design
-    means = sim.window_means()
     if design.kind == "parallel":
+        means = sim.window_means()
         base = next(p for p in design.phases if p.role == "baseline")
         end = design.treatment_periods[-1]
         arm = np.array(
@@ -95,6 +95,7 @@ def protocol_fit(sim: SimulatedTrials) -> FastFit:
         )
         return ancova_fit(means[end.name], means[base.name], arm)
     names, x, contrast, _ = protocol_design_matrix(design, sim.sequence)
+    means = sim.window_means(phases=names)
     y = np.stack([means[nm] for nm in names], axis=2)
     if design.kind == "n_of_1":
         # Each patient is their own trial: one row per (trial, patient).
@@ -104,9 +105,17 @@ def protocol_fit(sim: SimulatedTrials) -> FastFit:
     return within_fit(y, x, contrast)
 
 
-def mixedlm_fit(sim: SimulatedTrials, trial: int) -> tuple[float, float, float]:
+def mixedlm_fit(
+    sim: SimulatedTrials,
+    trial: int,
+    means: dict[str, NDArray[np.float64]] | None = None,
+    tight: bool = True,
+) -> tuple[float, float, float]:
     """statsmodels MixedLM (REML, random intercept) for one simulated trial's summaries:
-    (estimate, SE, df) of the same contrast as `protocol_fit`. The slow reference path."""
+    (estimate, SE, df) of the same contrast as `protocol_fit`. The slow reference path.
+
+    `tight` uses BFGS with gtol 1e-12 so the SE is converged to ~1e-9 (statsmodels' default
+    L-BFGS stops around 1e-6 relative); `tight=False` is statsmodels' default fit."""
     import pandas as pd
     import statsmodels.formula.api as smf
 
@@ -114,7 +123,7 @@ def mixedlm_fit(sim: SimulatedTrials, trial: int) -> tuple[float, float, float]:
     if design.kind not in ("crossover", "single_blind_fixed_order"):
         raise ValidationError("design.kind", "the MixedLM reference covers crossover designs")
     names, x, contrast, cols = protocol_design_matrix(design, sim.sequence)
-    means = sim.window_means()
+    means = sim.window_means() if means is None else means
     rows = []
     for i in range(sim.n_patients):
         vals = [means[nm][trial, i] for nm in names]
@@ -129,7 +138,11 @@ def mixedlm_fit(sim: SimulatedTrials, trial: int) -> tuple[float, float, float]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = model.fit(reml=True, method=["bfgs"], gtol=1e-12, maxiter=2000)
+        res = (
+            model.fit(reml=True, method=["bfgs"], gtol=1e-12, maxiter=2000)
+            if tight
+            else model.fit(reml=True)
+        )
     fe = res.fe_params[cols].to_numpy()
     cov = res.cov_params().loc[cols, cols].to_numpy()
     n_used = df["patient"].nunique()

@@ -138,13 +138,17 @@ class SimulatedTrials:
     def n_patients(self) -> int:
         return int(self.daily.shape[1])
 
-    def window_means(self, last_days: int | None = None) -> dict[str, NDArray[np.float64]]:
+    def window_means(
+        self, last_days: int | None = None, phases: list[str] | None = None
+    ) -> dict[str, NDArray[np.float64]]:
         """Mean observed pain per phase (the last `last_days` days of treatment periods,
         the whole phase otherwise): the per-period summaries the protocol analyses."""
         last = self.design.summary_days if last_days is None else last_days
         out = {}
         with np.errstate(invalid="ignore"):
             for ph in self.design.phases:
+                if phases is not None and ph.name not in phases:
+                    continue
                 lo = ph.start_day
                 if ph.role == "treatment":
                     lo = max(ph.start_day, ph.end_day + 1 - last)
@@ -189,17 +193,6 @@ class SimulatedTrials:
         return pd.concat(frames, ignore_index=True)
 
 
-def _ar1(rng: np.random.Generator, shape: tuple[int, ...], rho: float, sd: float) -> Any:
-    """Stationary AR(1) noise along the last axis."""
-    z = rng.standard_normal(shape)
-    out = np.empty(shape)
-    out[..., 0] = z[..., 0]
-    scale = np.sqrt(1 - rho**2)
-    for t in range(1, shape[-1]):
-        out[..., t] = rho * out[..., t - 1] + scale * z[..., t]
-    return sd * out
-
-
 def simulate(
     design: Design,
     assumptions: Assumptions | None = None,
@@ -226,13 +219,23 @@ def simulate(
     log_esr = 0.5 * rng.standard_normal((t_, n))
     esr = a.esr_median * np.exp(log_esr)
     eff = eff - resp * a.esr_effect_slope * log_esr
-    y = (
-        mu[:, :, None]
-        + plac[:, :, None] * p_curve[seq][None, :, :]
-        + eff[:, :, None] * e_curve[seq][None, :, :]
-        + period[None, None, :]
-    )
-    y += _ar1(rng, (t_, n, d), a.ar1, a.within_sd)
+    # Days-first buffer: each day is one contiguous (trials x patients) slab, so the AR(1)
+    # recursion and the daily means run at memory speed; `daily` is a (trials, patients,
+    # days) view of it. Temporaries stay (trials x patients): 10,000 trials fit in memory.
+    z = rng.standard_normal((d, t_, n))
+    scale = np.sqrt(1 - a.ar1**2)
+    p_seq, e_seq = p_curve[seq].T, e_curve[seq].T  # (D, N)
+    for t in range(d):
+        if t:
+            z[t] *= scale
+            z[t] += a.ar1 * z[t - 1]
+    z *= a.within_sd
+    for t in range(d):
+        z[t] += mu
+        z[t] += plac * p_seq[t]
+        z[t] += eff * e_seq[t]
+        z[t] += period[t]
+    y = np.moveaxis(z, 0, 2)
     if a.clip is not None:
         np.clip(y, a.clip[0], a.clip[1], out=y)
     if a.p_missing_day > 0:
