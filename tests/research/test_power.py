@@ -137,6 +137,8 @@ def test_realistic_features_and_all_designs_run() -> None:
     assert 0.2 < sim.responder.mean() < 0.6
     fit = protocol_fit(sim)
     assert np.all(fit.n_used <= 30) and np.any(fit.n_used < 30)  # dropouts excluded
+    lo, hi = fit.conf_int()
+    assert np.all((lo <= fit.estimate) & (fit.estimate <= hi) | np.isnan(fit.estimate))
     for design, n in ((parallel_rct(), 20), (younger_2009_crossover(), 10), (n_of_1(), 1)):
         res = estimate_power(design, Assumptions(), n_patients=n, n_trials=200, seed=1)
         assert 0 <= res.power <= 1 and res.n_trials == 200
@@ -147,6 +149,7 @@ def test_power_curve_and_sample_size() -> None:
     a = Assumptions(ldn_effect=-0.6)
     curve = power_curve(d, [8, 16, 32], a, n_trials=400, seed=1)
     assert curve.power[0] < curve.power[-1]
+    assert curve.results[0].plot() is not None and curve.to_dict()["points"]
     n, curve2 = sample_size(d, 0.8, a, n_trials=400, seed=1)
     assert n % 2 == 0
     by_n = {r.n_patients: r.power for r in curve2.results}

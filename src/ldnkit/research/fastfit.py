@@ -55,6 +55,12 @@ class FastFit:
     def pvalue(self) -> NDArray[np.float64]:
         return 2 * stats.t.sf(np.abs(self.t), self.df)
 
+    def conf_int(self, level: float = 0.95) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Per-trial t intervals for the contrast."""
+        with np.errstate(invalid="ignore"):
+            crit = stats.t.ppf(0.5 + level / 2, self.df)
+        return self.estimate - crit * self.se, self.estimate + crit * self.se
+
     def reject(self, alpha: float = 0.05) -> NDArray[np.bool_]:
         ok = np.isfinite(self.se) & (self.df > 0)
         return ok & (self.pvalue < alpha)

@@ -204,6 +204,21 @@ class PowerResult:
             "assumptions": self.assumptions,
         }
 
+    def plot(self, path: str | Path | None = None) -> Any:
+        """Histogram of the simulated treatment estimates (the sampling distribution)."""
+        from matplotlib.figure import Figure
+
+        from ldnkit.research.plots import save
+
+        fig = Figure(figsize=(6, 4))
+        ax = fig.add_subplot(1, 1, 1)
+        ax.hist(self.estimates[np.isfinite(self.estimates)], bins=40, color="tab:blue")
+        ax.axvline(0, color="0.4", ls="--", lw=1)
+        ax.set_xlabel("estimated LDN - placebo effect")
+        ax.set_ylabel("simulated trials")
+        ax.set_title(f"{self.design_id}, n = {self.n_patients}: power {self.power:.3f}", fontsize=9)
+        return save(fig, path)
+
     def summary(self) -> str:
         lo, hi = self.conf_int()
         return (
