@@ -17,9 +17,9 @@ from matplotlib.figure import Figure
 from ldnkit.research.plots import save
 
 if TYPE_CHECKING:
-    from ldnkit.research.analysis import TrialAnalysis
+    from ldnkit.research.analysis import ParallelAnalysis, TrialAnalysis
 
-__all__ = ["write_trial_report"]
+__all__ = ["write_parallel_report", "write_trial_report"]
 
 
 def _course(res: TrialAnalysis, path: Path) -> Path:
@@ -95,4 +95,27 @@ def write_trial_report(res: TrialAnalysis, outdir: Path) -> list[Path]:
         md += ["", "![ESR vs response](esr.png)"]
     files.append(outdir / "report.md")
     files[-1].write_text("\n".join(md) + "\n")
+    return files
+
+
+def write_parallel_report(res: ParallelAnalysis, outdir: Path) -> list[Path]:
+    """Parallel-trial report: summary, JSON, patient table and the course by arm."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    files = [outdir / "patients.csv"]
+    res.patient_table.to_csv(files[0], index=False)
+    fig = Figure(figsize=(8, 4))
+    ax = fig.add_subplot(1, 1, 1)
+    for arm, g in res.daily_means.groupby("arm"):
+        ax.plot(g["day"], g["mean"], lw=1.2, label=str(arm))
+    ax.set_xlabel("study day")
+    ax.set_ylabel("mean daily symptom severity")
+    ax.legend(fontsize=8)
+    files.append(outdir / "course.png")
+    save(fig, files[-1])
+    files.append(outdir / "report.json")
+    files[-1].write_text(json.dumps(res.to_dict(), indent=2, default=float))
+    files.append(outdir / "report.md")
+    files[-1].write_text(
+        "# Parallel trial analysis\n\n```\n" + res.summary() + "\n```\n\n![Course](course.png)\n"
+    )
     return files
