@@ -40,6 +40,7 @@ def test_outcomes_of_the_seed_protocol(seed_trial, tmp_path) -> None:
     assert {"report.md", "report.json", "patients.csv", "course.png", "esr.png"} <= names
     assert json.loads((tmp_path / "report" / "report.json").read_text())["n_patients"] == 12
     assert "Mixed model" in res.summary()
+    assert res.plot() is not None
 
 
 @pytest.mark.parametrize("build", [two_period_crossover, younger_2009_crossover])
@@ -61,6 +62,7 @@ def test_parallel_trial_is_analysed_by_ancova_like_the_power_fast_path(tmp_path)
     assert res.ancova["se"] == pytest.approx(fast.se[0], abs=1e-9)
     assert list(res.arm_table["arm"]) == ["placebo", "ldn"]
     assert len(res.thresholds) == 3 and "ANCOVA" in res.summary()
+    assert res.plot(tmp_path / "course.svg").axes
     files = res.report(tmp_path / "par")
     assert {f.name for f in files} >= {"report.md", "report.json", "course.png"}
 

@@ -169,6 +169,7 @@ def test_power_curve_and_sample_size() -> None:
     curve = power_curve(d, [8, 16, 32], a, n_trials=400, seed=1)
     assert curve.power[0] < curve.power[-1]
     assert curve.results[0].plot() is not None and curve.to_dict()["points"]
+    assert "n =   32" in curve.summary()
     n, curve2 = sample_size(d, 0.8, a, n_trials=400, seed=1)
     assert n % 2 == 0
     by_n = {r.n_patients: r.power for r in curve2.results}

@@ -153,6 +153,12 @@ class TrialAnalysis:
             "notes": self.notes,
         }
 
+    def plot(self, path: str | Path | None = None) -> Any:
+        """The daily course by phase (mean over patients)."""
+        from ldnkit.research.report import course_figure
+
+        return course_figure(self.daily_means, "phase", path)
+
     def report(self, outdir: str | Path) -> list[Path]:
         """Write report.md, report.json, patients.csv and the plots; return their paths."""
         from ldnkit.research.report import write_trial_report
@@ -449,6 +455,12 @@ class ParallelAnalysis:
             "esr": self.esr,
             "notes": self.notes,
         }
+
+    def plot(self, path: str | Path | None = None) -> Any:
+        """The daily course by arm (mean over patients)."""
+        from ldnkit.research.report import course_figure
+
+        return course_figure(self.daily_means, "arm", path)
 
     def report(self, outdir: str | Path) -> list[Path]:
         from ldnkit.research.report import write_parallel_report

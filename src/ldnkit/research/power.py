@@ -337,6 +337,16 @@ class PowerCurve:
     def to_dict(self) -> dict[str, Any]:
         return {"points": [r.to_dict() | {"assumptions": None} for r in self.results]}
 
+    def summary(self) -> str:
+        lines = [f"Power curve for {self.results[0].design_id} (alpha {self.results[0].alpha})"]
+        for r in self.results:
+            lo, hi = r.conf_int()
+            lines.append(
+                f"  n = {r.n_patients:4d}: power {r.power:.3f} (95% MC CI {lo:.3f}-{hi:.3f}, "
+                f"{r.n_trials} trials)"
+            )
+        return "\n".join(lines)
+
     def plot(self, path: str | Path | None = None, target: float | None = None) -> Any:
         from matplotlib.figure import Figure
 
