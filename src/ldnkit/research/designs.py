@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
 
 from ldnkit.errors import ValidationError
 
@@ -98,6 +99,19 @@ class Design(_Model):
         # Checked after pydantic, so the error stays an ldnkit ValidationError naming the field
         # (pydantic would wrap a ValueError raised inside a validator).
         self._check()
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Design:  # type: ignore[override]
+        """Parsing from a dict/JSON (e.g. a protocol file) runs the same phase checks and
+        raises the same ldnkit ValidationError (pydantic would otherwise wrap it)."""
+        try:
+            return super().model_validate(obj, **kwargs)
+        except PydanticValidationError as exc:
+            for err in exc.errors():
+                original = (err.get("ctx") or {}).get("error")
+                if isinstance(original, ValidationError):
+                    raise original from None
+            raise
 
     def _check(self) -> None:
         phases = sorted(self.phases, key=lambda p: p.start_day)
