@@ -33,6 +33,7 @@ def _register() -> None:
     evidence.register(app)
     clinical.register(app)
     demo.register(app)
+    __import__("ldnkit.cli.research", fromlist=["register"]).register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
