@@ -31,6 +31,7 @@ def _register() -> None:
     from ldnkit.cli import evidence
 
     evidence.register(app)
+    __import__("ldnkit.cli.pk", fromlist=["register"]).register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
