@@ -102,9 +102,13 @@ class _Sparse:
                 row += tmp
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Step:
-    """Outputs at one output time, for every patient (concentrations in ng/mL)."""
+    """Outputs at one output time, for every patient (concentrations in ng/mL).
+
+    The arrays are views into the propagator's working state: valid until the next step is
+    requested, so a consumer copies what it keeps (this saves a copy per step on the hot path).
+    """
 
     index: int
     time_h: float
@@ -151,31 +155,36 @@ def propagate(p: PKParameters, regimen: Regimen, times_h: FloatArray) -> Iterato
     # One propagator per distinct step length; an hourly grid with on-the-hour doses has one.
     keys = np.round(steps, 9)
     cache: dict[float, _Sparse] = {}
+    # Work in a scaled basis where the central and metabolite states are concentrations in
+    # ng/mL (x' = D x, phi' = D phi D^-1), so outputs need no per-step rescaling.
+    scale = np.ones((n, s))
+    scale[:, CENTRAL] = 1000.0 / b.Vc
+    scale[:, METABOLITE] = 1000.0 / b.Vm
     for key in np.unique(keys):
         if key > 0:
-            cache[float(key)] = _Sparse.of(transition(b, float(key)))
+            phi = transition(b, float(key)) * scale[:, :, None] / scale[:, None, :]
+            cache[float(key)] = _Sparse.of(phi)
     x = np.zeros((s, n))
     work = np.empty_like(x)
     tmp = np.empty(n)
-    salt = b.salt_fraction
-    inv_vc = 1000.0 / b.Vc
-    inv_vm = 1000.0 / b.Vm
+    gut_dose = b.salt_fraction
+    delayed = s == 6
     for k in range(t_ev.size):
         key = float(keys[k])
         if key > 0:
             cache[key].apply(x, work, tmp)
             x, work = work, x
         if dose_ev[k] != 0.0:
-            x[GUT] += dose_ev[k] * salt
+            x[GUT] += dose_ev[k] * gut_dose
         j = int(out_ev[k])
         if j >= 0:
             yield Step(
-                index=j,
-                time_h=float(t_ev[k]),
-                parent=x[CENTRAL] * inv_vc,
-                metabolite=x[METABOLITE] * inv_vm,
-                effect=x[EFFECT].copy() if s == 6 else None,
-                effect_m=x[EFFECT_M].copy() if s == 6 else None,
+                j,
+                float(t_ev[k]),
+                x[CENTRAL],
+                x[METABOLITE],
+                x[EFFECT] if delayed else None,
+                x[EFFECT_M] if delayed else None,
             )
 
 
