@@ -191,13 +191,20 @@ def table_cmd(
     doses: str = typer.Option("1.5,3,4.5,50", "--doses", help="Comma-separated daily doses, mg."),
     days: int = typer.Option(14, "--days", help="Days to steady state."),
     hour: float = typer.Option(22.0, "--hour", help="Hour of the daily dose."),
+    patients: int = typer.Option(0, "--patients", "-n", help="Add population percentiles."),
+    seed: int = typer.Option(0, "--seed"),
+    markdown: bool = typer.Option(False, "--markdown", help="Print Markdown (for the docs)."),
 ) -> None:
     """Hours per day above 50% / 90% receptor occupancy, per dose, under each scenario."""
     try:
         values = [float(x) for x in doses.split(",") if x.strip()]
     except ValueError:
         raise ValidationError("--doses", f"{doses!r} is not a list of numbers") from None
-    Console(width=140).print(_rich(occupancy_table(values, days=days, hour=hour)))
+    table = occupancy_table(values, days=days, hour=hour, patients=patients, seed=seed)
+    if markdown:
+        typer.echo(table.to_markdown())
+    else:
+        Console(width=140).print(_rich(table))
 
 
 def register(app: typer.Typer) -> None:
