@@ -28,11 +28,12 @@ def _root() -> None:
 
 def _register() -> None:
     """Attach each area's commands; one line per area keeps merges trivial."""
-    from ldnkit.cli import clinical, demo, evidence
+    from ldnkit.cli import clinical, demo, evidence, store
 
     evidence.register(app)
     clinical.register(app)
     demo.register(app)
+    store.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
