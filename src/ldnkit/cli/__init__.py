@@ -32,6 +32,7 @@ _AREAS = (
     "demo",
     "research",
     "pk",
+    "store",
 )
 
 
