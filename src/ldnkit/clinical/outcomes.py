@@ -144,8 +144,12 @@ class PatientOutcome:
         for key, label in labels.items():
             status = {True: "yes", False: "no", None: "n/a"}[self.responder[key]]
             days = self.days_to_response[key]
-            when = f", reached on day {days}" if days is not None else ""
-            lines.append(f"Responder {label}: {status}{when}")
+            when = (
+                f"; 7-day mean first reached it on day {days}"
+                if days is not None
+                else "; 7-day mean has not reached it"
+            )
+            lines.append(f"Responder {label} (latest {LATEST_DAYS} days): {status}{when}")
         if self.adherence is not None:
             a = self.adherence
             lines.append(

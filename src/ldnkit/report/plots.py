@@ -13,7 +13,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from ldnkit.analytics.cohort import CohortSummary
-from ldnkit.clinical.outcomes import PatientOutcome
+from ldnkit.clinical.outcomes import PatientOutcome, ResponseThresholds
 
 FORMATS = (".svg", ".png")
 
@@ -80,9 +80,14 @@ def _after(d: dt.date, start: dt.date | None) -> bool:
 
 def cohort_responder_chart(summary: CohortSummary, path: Path) -> Path:
     """Responder rates, and the figures the VA cohort also reports, side by side."""
-    fig = Figure(figsize=(9, 4.2))
+    fig = Figure(figsize=(9, 4.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    names = [">=30% less pain", ">=50% less pain", ">=2 points less"]
+    t = ResponseThresholds.from_evidence()
+    names = [
+        f">={t.moderate_percent:g}%\nless pain",
+        f">={t.substantial_percent:g}%\nless pain",
+        f">={t.points:g} points\nless pain",
+    ]
     values = [
         summary.responder_moderate_percent,
         summary.responder_substantial_percent,
@@ -90,9 +95,9 @@ def cohort_responder_chart(summary: CohortSummary, path: Path) -> Path:
     ]
     bars = ax1.bar(names, [v or 0 for v in values], color=["#27ae60", "#16a085", "#2980b9"])
     ax1.bar_label(bars, labels=[f"{v:.0f}%" if v is not None else "n/a" for v in values])
-    ax1.set_ylim(0, 100)
+    ax1.set_ylim(0, 110)
     ax1.set_ylabel(f"% of {summary.evaluable} evaluable patients")
-    ax1.set_title("Responders (latest 14 days vs baseline week)")
+    ax1.set_title("Responders (latest 14 days vs baseline week)", fontsize=10)
     comp = [row for row in summary.va_comparison() if row[0].endswith("(%)")]
     labels = [row[0].removesuffix(" (%)") for row in comp]
     x = range(len(comp))
@@ -104,9 +109,9 @@ def cohort_responder_chart(summary: CohortSummary, path: Path) -> Path:
     ax2.bar_label(b1, fmt="%.0f%%", fontsize=8)
     ax2.bar_label(b2, fmt="%.0f%%", fontsize=8)
     ax2.set_xticks(list(x), labels, fontsize=8)
-    ax2.set_ylim(0, 100)
-    ax2.legend(fontsize=8)
-    ax2.set_title("Against the VA figures")
+    ax2.set_ylim(0, 115)
+    ax2.legend(fontsize=8, loc="upper right")
+    ax2.set_title("Against the VA figures", fontsize=10)
     fig.suptitle(f"Cohort of {summary.patients} patients, as of {summary.as_of.isoformat()}")
     return _save(fig, path)
 
