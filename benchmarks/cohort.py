@@ -46,14 +46,19 @@ def _mem_available() -> int:
     raise RuntimeError("no MemAvailable in /proc/meminfo")
 
 
-def _rss(pid: int) -> int:
+def _status_kib(key: str, pid: int | str = "self") -> int:
+    """A field of /proc/PID/status in KiB (0 if the process is gone)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
+            if line.startswith(f"{key}:"):
+                return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def _rss(pid: int) -> int:
+    return _status_kib("VmRSS", pid) * 1024
 
 
 # -- child: one measurement --------------------------------------------------------------------
@@ -75,12 +80,20 @@ def _child(engine: str, files: list[str]) -> None:
 
         summary = None
     seconds = time.perf_counter() - t0
-    out = {"seconds": seconds, "summary": summary.to_dict() if summary else None}
+    out = {
+        "seconds": seconds,
+        "peak_rss": _status_kib("VmHWM") * 1024,
+        "summary": summary.to_dict() if summary else None,
+    }
     print(json.dumps(out, default=lambda o: o.isoformat() if isinstance(o, dt.date) else str(o)))
 
 
 def _measure_peak(engine: str, files: list[Path], kill_above: int | None) -> dict:
-    """Run one measurement in a child; its own peak RSS comes from wait4's rusage."""
+    """Run one measurement in a fresh child process.
+
+    Its peak memory is the child's own VmHWM (the high-water mark of the address space it got
+    at exec). wait4's ru_maxrss is not used: Linux carries the parent's RSS at fork into it.
+    """
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     with (
         tempfile.NamedTemporaryFile("w", suffix=".txt") as listing,
@@ -110,14 +123,14 @@ def _measure_peak(engine: str, files: list[Path], kill_above: int | None) -> dic
 
         w = threading.Thread(target=watchdog, daemon=True)
         w.start()
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, _usage = os.wait4(proc.pid, 0)
         done.set()
         w.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out_file.seek(0)
         err_file.seek(0)
         stdout, stderr = out_file.read(), err_file.read()
-    result: dict = {"engine": engine, "peak_rss": usage.ru_maxrss * 1024}
+    result: dict = {"engine": engine}
     if killed:
         result["killed_at"] = killed[0]
         return result
@@ -163,6 +176,7 @@ def main() -> int:
     if args.child:
         _child(args.child, args.files_from.read_text().split("\n"))
         return 0
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
 
     from ldnkit.analytics.synthetic import write_synthetic_diary
 
