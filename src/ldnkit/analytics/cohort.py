@@ -83,12 +83,13 @@ def _file_list(paths: Sequence[Path | str] | Path | str) -> list[str]:
 
 
 COHORT_SQL = f"""
-WITH e AS (
+WITH e AS NOT MATERIALIZED (
     SELECT patient_id, entry_date, pain, dose_taken, n_side_effects
     FROM read_parquet($files) WHERE entry_date <= $as_of
 ),
 p AS (
     SELECT patient_id,
+           count(*) AS n_rows,
            min(entry_date) AS first_day,
            max(entry_date) AS last_day,
            min(entry_date) FILTER (WHERE dose_taken) AS start_day,
@@ -111,7 +112,7 @@ r AS (
     FROM p LEFT JOIN w USING (patient_id)
 )
 SELECT
-    (SELECT count(*) FROM e) AS rows,
+    coalesce(sum(n_rows), 0) AS rows,
     count(*) AS patients,
     count(start_day) AS treated,
     count(*) FILTER (WHERE baseline IS NOT NULL AND latest IS NOT NULL) AS evaluable,
