@@ -17,8 +17,9 @@ venv: $(STAMP)
 ## make run: upgrade the database, seed the demo clinic once, serve on http://127.0.0.1:8000.
 ## A second `make run` keeps the data (LDNKIT_DATABASE_URL picks another database).
 run: $(STAMP)
+	$(BIN)/ldnkit db upgrade
 	$(BIN)/ldnkit seed-demo --url http://127.0.0.1:8000
-	$(BIN)/ldnkit serve --host 127.0.0.1 --port 8000
+	$(BIN)/ldnkit serve --host 127.0.0.1 --port 8000 --no-upgrade-db
 
 ## Debian's chromium for the browser tests, installed only when missing (CI runs as root).
 ## Never a downloaded browser: Playwright drives /usr/bin/chromium.

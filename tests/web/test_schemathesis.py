@@ -43,8 +43,10 @@ def test_api_fuzzing_finds_no_server_errors(
             str(MAX_EXAMPLES),
             "--max-time",
             str(MAX_SECONDS),
+            # One worker: hypothesis' lambda-source parsing is not thread-safe on CPython 3.11
+            # ("AST constructor recursion depth mismatch" in the generator, not the server).
             "--workers",
-            "2",
+            "1",
             "--seed",
             "20261125",
             "--header",

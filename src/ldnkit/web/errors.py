@@ -145,7 +145,7 @@ async def _ldnkit(request: Request, exc: LdnkitError) -> Response:
 
 
 async def _integrity(request: Request, exc: IntegrityError) -> Response:
-    log.warning("integrity_conflict path=%s", request.scope.get("route_path", "?"))
+    log.warning("integrity_conflict method=%s path=%s", request.method, request.url.path)
     return _respond(request, 409, "conflicts with an existing record")
 
 
