@@ -97,24 +97,38 @@ class PatientStatus:
     days_since_entry: int | None
 
 
-def patient_status(session: Session, patient_id: int, today: dt.date) -> PatientStatus:
+def patient_status(
+    session: Session,
+    patient_id: int,
+    today: dt.date,
+    *,
+    plan_row: PlanRow | None = None,
+    diary: list[DiaryEntry] | None = None,
+    advice: AdviceView | None = None,
+) -> PatientStatus:
+    """The list row's figures; pass what the caller already loaded to avoid loading it twice."""
     assessment = latest_assessment(session, patient_id)
-    plan_row = repo.current_plan(session, patient_id)
+    if plan_row is None:
+        plan_row = repo.current_plan(session, patient_id)
     plan = plan_of(plan_row)
-    last_entry = session.scalar(
-        select(func.max(DiaryEntryRow.entry_date)).where(
-            DiaryEntryRow.patient_id == patient_id, DiaryEntryRow.superseded.is_(False)
+    if diary is None:
+        last_entry = session.scalar(
+            select(func.max(DiaryEntryRow.entry_date)).where(
+                DiaryEntryRow.patient_id == patient_id, DiaryEntryRow.superseded.is_(False)
+            )
         )
-    )
-    advice = None
-    if plan is not None:
-        advice = todays_advice(plan, diary_entries(session, patient_id), today)
+    else:
+        last_entry = max((e.entry_date for e in diary), default=None)
+    if advice is None and plan is not None:
+        advice = todays_advice(
+            plan, diary if diary is not None else diary_entries(session, patient_id), today
+        )
     return PatientStatus(
         screening=assessment.status if assessment else None,
         screened_on=assessment.assessed_on if assessment else None,
         current_dose_mg=plan.dose_on(today) if plan else None,
         plan_version=plan_row.version if plan_row else None,
-        responder=advice.responder if advice else None,
+        responder=advice.responder if advice and advice.available else None,
         last_entry=last_entry,
         days_since_entry=(today - last_entry).days if last_entry else None,
     )

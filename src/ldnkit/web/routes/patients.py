@@ -234,8 +234,10 @@ def patient_page_context(db: Db, patient_id: int, today: dt.date) -> dict[str, A
         entries = repo.current_entries(s, patient_id)
         diary = [repo.to_diary_entry(e) for e in entries]
         advice = todays_advice(plan, diary, today)
-        status = services.patient_status(s, patient_id, today)
-        versions = len(repo.plan_versions(s, patient_id))
+        status = services.patient_status(
+            s, patient_id, today, plan_row=plan_row, diary=diary, advice=advice
+        )
+        versions = plan_row.version if plan_row else 0  # versions run 1..n
     points = [(e.entry_date, e.pain, e.dose_mg if e.dose_taken else None) for e in entries]
     ev = default_evidence()
     return {
