@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -98,7 +99,7 @@ def seed(url: str, patients: int) -> list[int]:
 class Server:
     """`ldnkit serve` in a child process."""
 
-    def __init__(self, url: str, port: int, batch: int) -> None:
+    def __init__(self, url: str, port: int, batch: int, workers: int = 1) -> None:
         env = {
             **os.environ,
             "LDNKIT_DATABASE_URL": url,
@@ -138,17 +139,33 @@ class Server:
             await asyncio.sleep(0.2)
         raise RuntimeError("server did not start: " + self.proc.stderr.read().decode()[-2000:])
 
+    def _pids(self, pid: int) -> list[int]:
+        out = [pid]
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            for child in task.read_text().split():
+                out += self._pids(int(child))
+        return out
+
     def cpu_seconds(self) -> float:
-        """User + system CPU the server process has used so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU the server processes (and worker children) have used (Linux)."""
+        total = 0
+        for pid in self._pids(self.proc.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(timeout=30)
 
     def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
+        """SIGKILL the server and every worker process it started, all at once."""
+        for pid in reversed(self._pids(self.proc.pid)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
 
 
@@ -401,6 +418,7 @@ def main() -> int:
     ap.add_argument("--page-clients", type=int, default=2)
     ap.add_argument("--patients", type=int, default=500)
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--workers", type=int, default=2, help="server processes (one per core)")
     args = ap.parse_args()
     try:
         import uvloop
@@ -408,7 +426,10 @@ def main() -> int:
         uvloop.install()
     except ImportError:
         pass
-    print(f"ldnkit web load check: {os.cpu_count()} CPUs, SQLite (WAL, synchronous=FULL)")
+    print(
+        f"ldnkit web load check: {os.cpu_count()} CPUs, SQLite (WAL, synchronous=FULL), "
+        f"{args.workers} server process(es), {args.patients} patients"
+    )
     results = {}
     with tempfile.TemporaryDirectory(prefix="ldnkit-bench-") as tmp:
         configs = [("group commit (default)", 64, "main")]

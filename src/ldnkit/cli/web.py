@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, help="TCP port"),
         upgrade_db: bool = typer.Option(True, help="Apply database migrations first"),
         access_log: bool = typer.Option(True, help="Log each request (paths carry ids only)"),
+        workers: int = typer.Option(1, help="Server processes (they share one SQLite file)"),
     ) -> None:
         """Serve the web app and JSON API (OpenAPI at /docs) with uvicorn."""
         import uvicorn
@@ -56,7 +57,9 @@ def register(app: typer.Typer) -> None:
         if upgrade_db:
             upgrade(settings.url())
         uvicorn.run(
-            create_app(settings),
+            "ldnkit.web.app:create_app" if workers > 1 else create_app(settings),
+            factory=workers > 1,
+            workers=workers,
             host=host,
             port=port,
             proxy_headers=True,

@@ -12,6 +12,9 @@ same path; it simply benefits less.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from ldnkit.store import create_store_engine, session_factory
@@ -40,6 +44,14 @@ def _sqlite_transactions(engine: Engine, begin: str) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
+
+
+def _lock_file(url: str) -> str | None:
+    """The inter-process write lock beside a SQLite file (None for other databases)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return os.path.expanduser(u.database) + ".writelock"
 
 
 @dataclass
@@ -79,6 +91,7 @@ class Database:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._kinds: dict[str, BatchKind] = {}
+        self._lock_path = _lock_file(url)
         #: Transactions committed and jobs run, for the benchmark's report.
         self.commits = 0
         self.jobs = 0
@@ -181,7 +194,26 @@ class Database:
             except Exception as exc:
                 outcomes.append((job, None, exc))
 
+    @contextlib.contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        """Several server processes on one SQLite file take turns here: a blocked writer wakes
+        the moment the lock is free, instead of sleeping in SQLite's busy handler."""
+        if self._lock_path is None:
+            yield
+            return
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
     def _commit(self, batch: list[_Job]) -> None:
+        with self._process_lock():
+            self._commit_locked(batch)
+
+    def _commit_locked(self, batch: list[_Job]) -> None:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         groups: dict[str, list[_Job]] = {}
         try:

@@ -105,9 +105,11 @@ def patient_status(
     plan_row: PlanRow | None = None,
     diary: list[DiaryEntry] | None = None,
     advice: AdviceView | None = None,
+    assessment: AssessmentRow | None = None,
 ) -> PatientStatus:
     """The list row's figures; pass what the caller already loaded to avoid loading it twice."""
-    assessment = latest_assessment(session, patient_id)
+    if assessment is None:
+        assessment = latest_assessment(session, patient_id)
     if plan_row is None:
         plan_row = repo.current_plan(session, patient_id)
     plan = plan_of(plan_row)

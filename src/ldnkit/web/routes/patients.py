@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ldnkit.clinical.models import Assessment
+from ldnkit.clinical.response import response_rules
 from ldnkit.errors import Forbidden, ValidationError
 from ldnkit.evidence import default_evidence
 from ldnkit.inputs import parse_model
@@ -225,17 +226,37 @@ async def new_submit(request: Request, user: Clinician, db: Db, today: Today) ->
     return RedirectResponse(f"/patients/{pid}?created=1", status_code=303)
 
 
+#: Without a plan, the patient page shows this many days of diary.
+NO_PLAN_DAYS = 90
+
+
 def patient_page_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
+    """Everything the clinician's patient page shows, read in one session.
+
+    The page covers the current treatment course: the diary from the baseline week before the
+    plan's first dose (all the advice rules look at) to today; the History page shows all of it.
+    """
     with db.read() as s:
         row = repo.get_patient(s, patient_id)
         assessment_row = services.latest_assessment(s, patient_id)
         plan_row = repo.current_plan(s, patient_id)
         plan = services.plan_of(plan_row)
-        entries = repo.current_entries(s, patient_id)
+        since = (
+            plan.start - dt.timedelta(days=response_rules().baseline_days)
+            if plan
+            else today - dt.timedelta(days=NO_PLAN_DAYS)
+        )
+        entries = repo.current_entries(s, patient_id, start=since)
         diary = [repo.to_diary_entry(e) for e in entries]
         advice = todays_advice(plan, diary, today)
         status = services.patient_status(
-            s, patient_id, today, plan_row=plan_row, diary=diary, advice=advice
+            s,
+            patient_id,
+            today,
+            plan_row=plan_row,
+            diary=diary,
+            advice=advice,
+            assessment=assessment_row,
         )
         versions = plan_row.version if plan_row else 0  # versions run 1..n
     points = [(e.entry_date, e.pain, e.dose_mg if e.dose_taken else None) for e in entries]
