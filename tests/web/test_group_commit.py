@@ -16,20 +16,24 @@ from ldnkit.store import upgrade
 from ldnkit.store.models import AuditEvent, DiaryEntryRow
 from ldnkit.web import writes
 from ldnkit.web.db import Database
+from tests.db_fixtures import BACKENDS, empty_database_url
 from tests.web.conftest import seed
 
 TODAY = dt.date(2026, 11, 25)
 
 
-@pytest.fixture
-def db(tmp_path: Path):  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'gc.db'}"
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The writer on a fresh migrated database: SQLite, and PostgreSQL where one answers."""
+    urls = empty_database_url(request.param, tmp_path)
+    url = next(urls)
     upgrade(url)
     ids = seed(url)
     database = Database(url)
     writes.register(database)
     yield database, ids
     database.stop()
+    urls.close()
 
 
 def _entry(day: dt.date, pain: int):  # type: ignore[no-untyped-def]
