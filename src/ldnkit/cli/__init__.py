@@ -26,19 +26,29 @@ def _root() -> None:
     """Low-dose naltrexone for chronic pain: evidence, screening, titration and research."""
 
 
-def _register() -> None:
-    """Attach each area's commands; one line per area keeps merges trivial."""
-    from ldnkit.cli import evidence
+_AREAS = (
+    "evidence",
+    "clinical",
+    "demo",
+    "research",
+    "pk",
+    "store",
+)
 
-    evidence.register(app)
-    __import__("ldnkit.cli.pk", fromlist=["register"]).register(app)
+
+def _register() -> None:
+    """Attach each area's commands; one line per area in `_AREAS` keeps merges trivial."""
+    import importlib
+
+    for area in _AREAS:
+        importlib.import_module(f"ldnkit.cli.{area}").register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app and turn ldnkit errors into a one-line message."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
     except LdnkitError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
@@ -50,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {' '.join(exc.format_message().split())}", file=sys.stderr)
             return int(exc.exit_code) or 2
         raise
-    return 0
+    # In non-standalone mode click returns the code given to typer.Exit instead of raising.
+    return result if isinstance(result, int) else 0
 
 
 def run() -> None:

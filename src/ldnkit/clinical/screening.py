@@ -1,0 +1,219 @@
+"""Is LDN appropriate for this patient, on this date?
+
+The rules' wording, severity and sources live in `screening.yaml`; this module only decides
+which rules fire and fills in the patient's specifics. The overall status follows the worst
+finding: contraindicated > not yet (with the earliest safe start) > cautions > eligible.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from ldnkit.clinical.models import Assessment, Finding, Patient, Status
+from ldnkit.evidence import Evidence, default_evidence
+
+_NALTREXONE_ALLERGENS = ("naltrexone", "ldn", "low-dose naltrexone", "low dose naltrexone")
+
+
+def _finding(ev: Evidence, code: str, earliest_start: date | None = None, **values: Any) -> Finding:
+    return _cached_finding(ev, code, earliest_start, tuple(sorted(values.items())))
+
+
+@lru_cache(maxsize=8192)
+def _cached_finding(
+    ev: Evidence, code: str, earliest_start: date | None, values: tuple[tuple[str, Any], ...]
+) -> Finding:
+    """Findings are immutable, so identical ones (same rule, same specifics) are shared."""
+    rule = ev.rule(code)
+    return Finding(
+        code=code,
+        severity=rule.severity,
+        title=rule.title,
+        message=rule.message.format(**dict(values)),
+        sources=list(rule.sources),
+        earliest_start=earliest_start,
+    )
+
+
+def _medication_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
+    """Opioids (active, washing out, unknown last dose) and naltrexone products."""
+    safety = ev.dosing.safety
+    window = safety.opioid_free_days
+    out: list[Finding] = []
+    for med in patient.medications:
+        if ev.is_naltrexone_bupropion(med.name):
+            if med.active:
+                out.append(_finding(ev, "NALTREXONE_BUPROPION", drug=med.name))
+            continue
+        lowered = med.name.lower()
+        if "naltrexone" in lowered and med.active:
+            if med.dose_mg is not None and med.dose_mg > ev.dosing.general.maximum_mg.max:
+                out.append(
+                    _finding(
+                        ev, "STANDARD_DOSE_NALTREXONE", drug=med.name, dose=f"{med.dose_mg} mg"
+                    )
+                )
+            continue
+        opioid = ev.find_opioid(med.name)
+        if opioid is None:
+            continue
+        days = (
+            safety.long_acting_opioid_free_days
+            if opioid.washout == "long_acting"
+            else int(window.max)
+        )
+        min_days = int(window.min) if opioid.washout == "standard" else days
+        if med.active:
+            out.append(_finding(ev, "ACTIVE_OPIOID", drug=med.name))
+        elif med.last_dose is None:
+            out.append(_finding(ev, "OPIOID_LAST_DOSE_UNKNOWN", drug=med.name))
+        else:
+            earliest = med.last_dose + timedelta(days=days)
+            if on < earliest:
+                out.append(
+                    _finding(
+                        ev,
+                        "OPIOID_WASHOUT",
+                        earliest_start=earliest,
+                        drug=med.name,
+                        last_dose=med.last_dose.isoformat(),
+                        min_days=min_days,
+                        max_days=days,
+                        earliest=earliest.isoformat(),
+                    )
+                )
+            else:
+                out.append(
+                    _finding(
+                        ev,
+                        "OPIOID_WASHOUT_COMPLETE",
+                        drug=med.name,
+                        last_dose=med.last_dose.isoformat(),
+                        max_days=days,
+                    )
+                )
+    return out
+
+
+def _occult_dependence_reason(patient: Patient, ev: Evidence) -> str | None:
+    """Why occult opioid dependence is possible, or None when nothing suggests it."""
+    if patient.opioid_use_disorder_history:
+        return "history of opioid use disorder"
+    past = [m.name for m in patient.medications if ev.find_opioid(m.name) is not None]
+    if past:
+        return f"recent opioid use ({', '.join(past)})"
+    return None
+
+
+def _first_line_findings(patient: Patient, ev: Evidence) -> list[Finding]:
+    out: list[Finding] = []
+    tried_names = [t.name.lower() for t in patient.prior_therapies]
+    seen: set[str] = set()
+    for entry in patient.conditions:
+        condition = ev.condition(entry.code)
+        pain_type_id = entry.pain_type or (condition.pain_type if condition else None)
+        if condition is None:
+            out.append(_finding(ev, "NO_PROTOCOL_FOR_CONDITION", condition=entry.code))
+        if pain_type_id is None or pain_type_id in seen:
+            continue
+        seen.add(pain_type_id)
+        pain_type = ev.pain_type(pain_type_id)
+        if pain_type is None or not pain_type.first_line:
+            continue
+        tried, untried = [], []
+        for therapy in pain_type.first_line:
+            hit = any(member in name for member in therapy.members for name in tried_names)
+            (tried if hit else untried).append(therapy.name)
+        if untried and not tried:
+            out.append(
+                _finding(
+                    ev, "FIRST_LINE_NOT_TRIED", pain_type=pain_type.name, untried=", ".join(untried)
+                )
+            )
+        elif untried:
+            out.append(
+                _finding(
+                    ev,
+                    "FIRST_LINE_PARTLY_TRIED",
+                    pain_type=pain_type.name,
+                    tried=", ".join(tried),
+                    untried=", ".join(untried),
+                )
+            )
+    return out
+
+
+def _status(findings: list[Finding]) -> tuple[Status, date | None]:
+    severities = {f.severity for f in findings}
+    dates = [f.earliest_start for f in findings if f.earliest_start is not None]
+    if "contraindicated" in severities:
+        return "contraindicated", None
+    if "defer" in severities:
+        return "not_yet", max(dates) if dates else None
+    if "caution" in severities:
+        return "eligible_with_cautions", None
+    return "eligible", None
+
+
+def screen(patient: Patient, on: date, evidence: Evidence | None = None) -> Assessment:
+    """Screen `patient` for starting LDN on `on`; every finding cites its sources.
+
+    `not_yet` carries the earliest safe start date when one can be computed; an opioid stopped
+    on an unknown date gives `not_yet` without a date until the date is recorded.
+    """
+    ev = evidence or default_evidence()
+    findings = _medication_findings(patient, on, ev)
+
+    reason = _occult_dependence_reason(patient, ev)
+    if patient.naloxone_challenge == "positive":
+        findings.append(_finding(ev, "NALOXONE_CHALLENGE_POSITIVE"))
+    elif reason is not None and patient.naloxone_challenge == "not_done":
+        findings.append(_finding(ev, "NALOXONE_CHALLENGE", why=reason))
+
+    label = patient.hepatic_status.replace("_", " ").capitalize()
+    if patient.hepatic_status in ("acute_hepatitis", "decompensated_cirrhosis"):
+        findings.append(_finding(ev, "HEPATIC_CONTRAINDICATION", status=label))
+    elif patient.hepatic_status == "compensated_cirrhosis":
+        findings.append(_finding(ev, "HEPATIC_CAUTION", status=label))
+
+    for allergen in patient.allergies:
+        if any(word in allergen.lower() for word in _NALTREXONE_ALLERGENS):
+            findings.append(_finding(ev, "ALLERGY", allergen=allergen))
+
+    if patient.pregnancy == "pregnant":
+        findings.append(_finding(ev, "PREGNANCY"))
+    elif patient.pregnancy == "planning":
+        findings.append(_finding(ev, "PLANNED_PREGNANCY"))
+
+    hold = ev.dosing.safety.perioperative_hold_days
+    for proc in patient.planned_procedures:
+        if proc.opioids_expected and proc.date >= on:
+            findings.append(
+                _finding(
+                    ev,
+                    "SURGERY_HOLD",
+                    procedure=proc.name,
+                    date=proc.date.isoformat(),
+                    min_days=int(hold.min),
+                    max_days=int(hold.max),
+                    hold_from=(proc.date - timedelta(days=int(hold.max))).isoformat(),
+                )
+            )
+
+    findings += _first_line_findings(patient, ev)
+    findings.append(_finding(ev, "NOT_MONOTHERAPY"))
+    findings.append(_finding(ev, "ID_CARD"))
+
+    status, earliest = _status(findings)
+    return Assessment(
+        patient_id=patient.id, on=on, status=status, earliest_start=earliest, findings=findings
+    )
+
+
+def is_low_dose(dose_mg: Decimal, evidence: Evidence | None = None) -> bool:
+    """True when a naltrexone dose lies at or below the published LDN maximum."""
+    ev = evidence or default_evidence()
+    return Decimal(0) < dose_mg <= ev.dosing.general.maximum_mg.max

@@ -1,0 +1,1 @@
+"""Interoperability shells: calendars now; FHIR R4, CDS Hooks and documents later."""

@@ -1,0 +1,234 @@
+"""Tables of the ldnkit store, as SQLAlchemy 2 typed declarative models.
+
+These classes describe the schema; they never create it. Tables are created and changed only
+by the Alembic migrations in `ldnkit.store.migrations` (`ldnkit db upgrade`), and a test checks
+that the migrations and these models agree.
+
+History is kept, not overwritten: a plan change is a new version row, a second diary entry for
+the same patient-day is a new revision that marks the previous one superseded. Clinical
+payloads produced by the pure core (patient profile, screening, plan, advice) are stored as JSON
+so the store does not depend on the core's internals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: JSON everywhere, JSONB on PostgreSQL (indexable, compact).
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("clinician", "patient", "admin")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention, so migrations are reproducible."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JsonType}  # noqa: RUF012
+
+
+def _tz_datetime() -> DateTime:
+    return DateTime(timezone=True)
+
+
+class Clinician(Base):
+    """A prescriber who owns patients."""
+
+    __tablename__ = "clinicians"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+
+    patients: Mapped[list[Patient]] = relationship(back_populates="clinician")
+
+
+class Patient(Base):
+    """Identity fields plus the clinical profile (the core's `Patient` as JSON)."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"), index=True)
+    given_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    mrn: Mapped[str | None] = mapped_column(String(64), unique=True)
+    profile: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+
+    clinician: Mapped[Clinician] = relationship(back_populates="patients")
+
+
+class User(Base):
+    """A login account (for the web shell): a clinician, a patient or an administrator."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('clinician', 'patient', 'admin')", name="role"),
+        CheckConstraint("role <> 'clinician' OR clinician_id IS NOT NULL", name="clinician_link"),
+        CheckConstraint("role <> 'patient' OR patient_id IS NOT NULL", name="patient_link"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"), index=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+
+
+class Assessment(Base):
+    """A screening result for a patient on a date (the core's assessment as JSON)."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    assessed_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Plan(Base):
+    """One version of a patient's titration plan; a change adds a version, never edits one."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("patient_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class DiaryEntryRow(Base):
+    """One revision of a patient's diary for one day.
+
+    The current entry for a patient-day is the one not superseded; a partial unique index
+    guarantees there is at most one, and `supersedes_id` links each correction to the revision
+    it replaced, so the full history can be shown.
+    """
+
+    __tablename__ = "diary_entries"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "entry_date", "revision"),
+        CheckConstraint("pain BETWEEN 0 AND 10", name="pain_range"),
+        CheckConstraint("sleep IS NULL OR sleep BETWEEN 0 AND 10", name="sleep_range"),
+        CheckConstraint("mood IS NULL OR mood BETWEEN 0 AND 10", name="mood_range"),
+        CheckConstraint("energy IS NULL OR energy BETWEEN 0 AND 10", name="energy_range"),
+        CheckConstraint("clarity IS NULL OR clarity BETWEEN 0 AND 10", name="clarity_range"),
+        CheckConstraint("revision >= 1", name="revision_positive"),
+        Index(
+            "uq_diary_entries_current",
+            "patient_id",
+            "entry_date",
+            unique=True,
+            sqlite_where=text("NOT superseded"),
+            postgresql_where=text("NOT superseded"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    entry_date: Mapped[dt.date] = mapped_column(Date)
+    revision: Mapped[int] = mapped_column(Integer)
+    superseded: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("diary_entries.id"))
+    pain: Mapped[int] = mapped_column(SmallInteger)
+    sleep: Mapped[int | None] = mapped_column(SmallInteger)
+    mood: Mapped[int | None] = mapped_column(SmallInteger)
+    energy: Mapped[int | None] = mapped_column(SmallInteger)
+    clarity: Mapped[int | None] = mapped_column(SmallInteger)
+    dose_taken: Mapped[bool] = mapped_column(Boolean)
+    dose_time: Mapped[dt.time | None] = mapped_column(Time)
+    dose_mg: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
+    side_effects: Mapped[list[dict[str, str]]] = mapped_column(JsonType, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class AdviceRow(Base):
+    """Advice the system gave for a patient on a date (the core's advice as JSON)."""
+
+    __tablename__ = "advice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    given_on: Mapped[dt.date] = mapped_column(Date)
+    code: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """Who did what to which record, when: ids and codes only, never names or free text."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(_tz_datetime(), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+
+
+__all__ = [
+    "ROLES",
+    "AdviceRow",
+    "Assessment",
+    "AuditEvent",
+    "Base",
+    "Clinician",
+    "DiaryEntryRow",
+    "Patient",
+    "Plan",
+    "User",
+]

@@ -1,0 +1,116 @@
+"""Clinicians and patients: who prescribes, who is treated.
+
+The patient's clinical profile is the core's `Patient` model dumped to JSON by the shell
+(`model_dump(mode="json")`), stored as-is: the store keeps it, it does not interpret it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ldnkit.errors import ValidationError
+from ldnkit.store.models import Clinician, Patient
+from ldnkit.store.repositories import audit
+from ldnkit.store.repositories._common import get_or_404, utcnow
+
+
+def _required(field: str, value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValidationError(field, "required")
+    return value
+
+
+def create_clinician(
+    session: Session, *, name: str, email: str | None = None, actor: str
+) -> Clinician:
+    """Register a prescriber; the audit entry records the id only."""
+    clinician = Clinician(name=_required("name", name), email=email, created_at=utcnow())
+    session.add(clinician)
+    session.flush()
+    audit.record(session, actor=actor, action="create", entity="clinician", entity_id=clinician.id)
+    return clinician
+
+
+def get_clinician(session: Session, clinician_id: int) -> Clinician:
+    return get_or_404(session, Clinician, clinician_id, "clinician")
+
+
+def list_clinicians(session: Session) -> Sequence[Clinician]:
+    return session.scalars(select(Clinician).order_by(Clinician.id)).all()
+
+
+def create_patient(
+    session: Session,
+    *,
+    clinician_id: int,
+    given_name: str,
+    family_name: str,
+    birth_date: dt.date | None = None,
+    mrn: str | None = None,
+    profile: Mapping[str, Any] | None = None,
+    actor: str,
+) -> Patient:
+    """Register a patient under a clinician (who must exist)."""
+    get_clinician(session, clinician_id)
+    patient = Patient(
+        clinician_id=clinician_id,
+        given_name=_required("given_name", given_name),
+        family_name=_required("family_name", family_name),
+        birth_date=birth_date,
+        mrn=mrn or None,
+        profile=dict(profile or {}),
+        created_at=utcnow(),
+    )
+    session.add(patient)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="patient",
+        entity_id=patient.id,
+        details={"clinician_id": clinician_id},
+    )
+    return patient
+
+
+def get_patient(session: Session, patient_id: int) -> Patient:
+    return get_or_404(session, Patient, patient_id, "patient")
+
+
+def list_patients(session: Session, *, clinician_id: int | None = None) -> Sequence[Patient]:
+    """All patients, or one clinician's: the web layer's per-role filter starts here."""
+    stmt = select(Patient).order_by(Patient.id)
+    if clinician_id is not None:
+        stmt = stmt.where(Patient.clinician_id == clinician_id)
+    return session.scalars(stmt).all()
+
+
+def update_patient_profile(
+    session: Session, patient_id: int, profile: Mapping[str, Any], *, actor: str
+) -> Patient:
+    """Replace the clinical profile (the audit log says it changed, not what it says)."""
+    patient = get_patient(session, patient_id)
+    patient.profile = dict(profile)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="update_profile", entity="patient", entity_id=patient_id
+    )
+    return patient
+
+
+__all__ = [
+    "create_clinician",
+    "create_patient",
+    "get_clinician",
+    "get_patient",
+    "list_clinicians",
+    "list_patients",
+    "update_patient_profile",
+]
