@@ -87,18 +87,12 @@ def _read_schedule(path: Path, bedtime: float, morning: float) -> Regimen:
     raise ValidationError("--regimen", "expected 'times_h' and 'doses_mg', or 'steps'")
 
 
-def _protocol_plan(protocol: str, start: date) -> Any:
-    """Build a titration plan with `ldnkit.clinical.titration` where that module exists."""
-    try:
-        from ldnkit.clinical import titration  # type: ignore[attr-defined]
-    except ImportError:
-        raise ValidationError(
-            "--protocol", "titration plans are not available in this build (ldnkit.clinical)"
-        ) from None
-    build = getattr(titration, "build_plan", None) or getattr(titration, "plan", None)
-    if build is None:
-        raise ValidationError("--protocol", "ldnkit.clinical.titration has no plan builder")
-    return build(protocol, start)
+def _protocol_plan(protocol: str, start: date, timing: str) -> Any:
+    """A protocol's dated titration plan, built by `ldnkit.clinical.titration`."""
+    from ldnkit.clinical.models import PlanOptions
+    from ldnkit.clinical.titration import titration_plan
+
+    return titration_plan(protocol, start, PlanOptions(timing=timing))
 
 
 @pk_app.command("simulate")
@@ -142,7 +136,7 @@ def simulate_cmd(
             start_date = date.fromisoformat(start)
         except ValueError:
             raise ValidationError("--start", f"{start!r} is not a date YYYY-MM-DD") from None
-        plan = _protocol_plan(protocol, start_date)
+        plan = _protocol_plan(protocol, start_date, timing)
         regimen = regimen_from_plan(plan, bedtime_hour, morning_hour)
     if patients < 1:
         raise ValidationError("--patients", "need at least one patient")
