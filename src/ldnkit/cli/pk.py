@@ -107,7 +107,9 @@ def simulate_cmd(
         1, "--patients", "-n", help="Virtual patients (1 = typical adult)."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed for the population."),
-    scenario: str = typer.Option("delayed", "--scenario", help="delayed or equilibrium."),
+    scenario: str = typer.Option(
+        None, "--scenario", help="delayed (default) or equilibrium brain equilibration."
+    ),
     dt: float = typer.Option(
         None, "--dt", help="Output step, hours (default 0.1 for one patient, 1 for many)."
     ),

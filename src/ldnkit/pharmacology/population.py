@@ -374,7 +374,7 @@ def simulate_population(
         raise ValidationError("chunk_size", "must be at least 1")
     if not np.isfinite(dt_h) or dt_h <= 0 or abs(24.0 / dt_h - round(24.0 / dt_h)) > 1e-9:
         raise ValidationError("dt_h", "time step must divide 24 hours")
-    name = scenario or "delayed"
+    name = scenario or pk_evidence().default_scenario
     mdl = model or PopulationModel.from_evidence(name)
     bnd = binding or binding_parameters(name)
     sizes = [min(chunk_size, n - i) for i in range(0, n, chunk_size)]
