@@ -60,20 +60,7 @@ _FRAC_EDGES = np.linspace(0.0, 1.0, 2001)
 _HOUR_EDGES = np.linspace(0.0, 24.0, 2401)
 _METRIC_EDGES = tuple(
     _LOG_EDGES if m.startswith(("cmax", "auc")) else _HOUR_EDGES if "hours" in m else _FRAC_EDGES
-    for m in (
-        "cmax_parent",
-        "cmax_metabolite",
-        "auc_parent",
-        "auc_metabolite",
-        "peak_occupancy",
-        "mean_hours_50",
-        "mean_hours_90",
-        "mean_trough",
-        "last_day_hours_50",
-        "last_day_hours_90",
-        "last_day_peak",
-        "last_day_trough",
-    )
+    for m in METRICS
 )
 
 
