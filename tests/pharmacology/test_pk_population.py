@@ -76,3 +76,23 @@ def test_dask_path_gives_identical_results() -> None:
     np.testing.assert_array_equal(a.metrics, b.metrics)
     np.testing.assert_array_equal(a.hist_50, b.hist_50)
     np.testing.assert_array_equal(a.mean_occupancy, b.mean_occupancy)
+
+
+def test_beyond_stored_limit_percentiles_come_from_bins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above MAX_STORED_PATIENTS nothing per patient is kept; binned percentiles stay close."""
+    from ldnkit.pharmacology import population
+
+    exact = simulate_population(REG, n=400, seed=4, chunk_size=128)
+    monkeypatch.setattr(population, "MAX_STORED_PATIENTS", 100)
+    binned = simulate_population(REG, n=400, seed=4, chunk_size=128)
+    assert binned.metrics is None and exact.metrics is not None
+    for name, res in (("cmax_parent", 0.012), ("peak_occupancy", 0.0005), ("mean_hours_50", 0.01)):
+        values = exact.metric(name)
+        lo = np.percentile(values, exact_q := (5.0, 50.0, 95.0), method="lower")
+        hi = np.percentile(values, exact_q, method="higher")
+        got = binned.percentiles(name)
+        # Between the bracketing order statistics, give or take one bin.
+        slack = res * (np.abs(hi) if name == "cmax_parent" else 1.0)
+        assert np.all((got >= lo - slack) & (got <= hi + slack)), (name, lo, got, hi)
+    assert "fixed bins" in " ".join(binned.notes)
+    np.testing.assert_array_equal(exact.mean_occupancy, binned.mean_occupancy)

@@ -66,3 +66,16 @@ def test_steady_state_is_dose_proportional() -> None:
     a = simulate(Regimen.daily(1.5, 10), dt_h=0.5)
     b = simulate(Regimen.daily(4.5, 10), dt_h=0.5)
     np.testing.assert_allclose(b.parent, 3 * a.parent, rtol=1e-9, atol=1e-15)
+
+
+def test_real_titration_plan_from_clinical() -> None:
+    """The adapter reads the lead's Plan (ldnkit.clinical.titration) as it really is."""
+    from ldnkit.clinical.titration import titration_plan
+
+    plan = titration_plan("fibromyalgia", date(2026, 1, 5))
+    r = regimen_from_plan(plan)
+    assert r.origin == date(2026, 1, 5)
+    assert r.times_h[0] == 22.0
+    assert r.doses_mg[0] == float(plan.steps[0].dose_mg)
+    assert r.doses_mg.max() == float(max(s.dose_mg for s in plan.steps))
+    assert r.days == (plan.end - plan.start).days + 1

@@ -56,3 +56,9 @@ def test_cli_prints_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["pk", "simulate", "--dose", "-3"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: doses_mg[0]") and "\n" not in err
+
+
+def test_unknown_scenario_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pk", "simulate", "--dose", "4.5", "--days", "2", "--scenario", "psychic"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown occupancy scenario 'psychic'" in err and "equilibrium" in err

@@ -87,18 +87,12 @@ def _read_schedule(path: Path, bedtime: float, morning: float) -> Regimen:
     raise ValidationError("--regimen", "expected 'times_h' and 'doses_mg', or 'steps'")
 
 
-def _protocol_plan(protocol: str, start: date) -> Any:
-    """Build a titration plan with `ldnkit.clinical.titration` where that module exists."""
-    try:
-        from ldnkit.clinical import titration  # type: ignore[attr-defined]
-    except ImportError:
-        raise ValidationError(
-            "--protocol", "titration plans are not available in this build (ldnkit.clinical)"
-        ) from None
-    build = getattr(titration, "build_plan", None) or getattr(titration, "plan", None)
-    if build is None:
-        raise ValidationError("--protocol", "ldnkit.clinical.titration has no plan builder")
-    return build(protocol, start)
+def _protocol_plan(protocol: str, start: date, timing: str) -> Any:
+    """A protocol's dated titration plan, built by `ldnkit.clinical.titration`."""
+    from ldnkit.clinical.models import PlanOptions
+    from ldnkit.clinical.titration import titration_plan
+
+    return titration_plan(protocol, start, PlanOptions(timing=timing))
 
 
 @pk_app.command("simulate")
@@ -113,7 +107,9 @@ def simulate_cmd(
         1, "--patients", "-n", help="Virtual patients (1 = typical adult)."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed for the population."),
-    scenario: str = typer.Option("delayed", "--scenario", help="delayed or equilibrium."),
+    scenario: str = typer.Option(
+        None, "--scenario", help="delayed (default) or equilibrium brain equilibration."
+    ),
     dt: float = typer.Option(
         None, "--dt", help="Output step, hours (default 0.1 for one patient, 1 for many)."
     ),
@@ -142,7 +138,7 @@ def simulate_cmd(
             start_date = date.fromisoformat(start)
         except ValueError:
             raise ValidationError("--start", f"{start!r} is not a date YYYY-MM-DD") from None
-        plan = _protocol_plan(protocol, start_date)
+        plan = _protocol_plan(protocol, start_date, timing)
         regimen = regimen_from_plan(plan, bedtime_hour, morning_hour)
     if patients < 1:
         raise ValidationError("--patients", "need at least one patient")

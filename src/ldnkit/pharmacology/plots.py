@@ -42,28 +42,49 @@ def plot_simulation(sim: Simulation, path: str | None = None, patient: int = 0) 
 
 
 def plot_population(res: PopulationResult, path: str | None = None) -> Any:
-    """5-95% bands (kept patients) and population means, whole period and last 24 h."""
-    fig, axes = _figure(2)
+    """5-95% bands of naltrexone, 6-beta-naltrexol and occupancy: whole period and last 24 h.
+
+    Bands come from the kept patients (`keep`); the black line is the mean over all patients.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, 2, figsize=(12, 8.5), constrained_layout=True, sharey="row")
     t = res.times_h
     last = t >= t[-1] - 24.0
-    for ax, sel, scale, xlabel in (
-        (axes[0], slice(None), 24.0, "days"),
-        (axes[1], last, 1.0, "hours (last 24 h of the period)"),
-    ):
-        x = t[sel] / scale
-        occ = 100 * res.kept_occupancy[:, sel]
-        lo, mid, hi = np.percentile(occ, [5, 50, 95], axis=0)
-        ax.fill_between(x, lo, hi, alpha=0.3, color="tab:red", label="5-95% (kept patients)")
-        ax.plot(x, mid, color="tab:red", label="median")
-        ax.plot(x, 100 * res.mean_occupancy[sel], color="k", lw=0.8, label="population mean")
-        for y in (50, 90):
-            ax.axhline(y, color="grey", lw=0.6, ls="--")
-        ax.set_ylim(0, 100)
-        ax.set_ylabel("MOR occupancy %")
-        ax.set_xlabel(xlabel)
-    axes[0].legend(loc="lower right")
-    axes[0].set_title(
-        f"{res.regimen.label or 'regimen'}: {res.n} patients, {res.scenario} scenario"
+    series = (
+        ("naltrexone ng/mL", res.kept_parent, res.mean_parent, "tab:blue", True),
+        ("6-beta-naltrexol ng/mL", res.kept_metabolite, res.mean_metabolite, "tab:green", True),
+        ("MOR occupancy %", 100 * res.kept_occupancy, 100 * res.mean_occupancy, "tab:red", False),
+    )
+    for row, (label, kept, mean, color, log) in enumerate(series):
+        for col, sel in enumerate((slice(None), last)):
+            ax = axes[row, col]
+            x = t[sel] / 24.0 if col == 0 else t[sel] - t[sel][0]
+            if kept.shape[0]:
+                lo, mid, hi = np.percentile(kept[:, sel], [5, 50, 95], axis=0)
+                ax.fill_between(x, lo, hi, alpha=0.3, color=color, label="5-95%")
+                ax.plot(x, mid, color=color, label="median")
+            ax.plot(x, mean[sel], color="k", lw=0.8, label="mean (all)")
+            if log:
+                ax.set_yscale("log")
+                ax.set_ylim(
+                    bottom=max(1e-3, float(np.min(mean[mean > 0])) if np.any(mean > 0) else 1e-3)
+                )
+            else:
+                ax.set_ylim(0, 100)
+                for y in (50, 90):
+                    ax.axhline(y, color="grey", lw=0.6, ls="--")
+            if col == 0:
+                ax.set_ylabel(label)
+            if row == 2:
+                ax.set_xlabel("days" if col == 0 else "hours into the last day")
+    axes[0, 0].legend(loc="lower right", fontsize=8)
+    fig.suptitle(
+        f"{res.regimen.label or 'regimen'}: {res.n} patients ({res.kept_occupancy.shape[0]} kept "
+        f"for bands), {res.scenario} scenario"
     )
     if path:
         fig.savefig(path)

@@ -50,6 +50,41 @@ METRICS = (
     "last_day_trough",
 )
 PERCENTILES = (5.0, 50.0, 95.0)
+MAX_STORED_PATIENTS = 1_000_000  # above this, per-patient metrics are summarised by histograms
+
+# Fixed bins for streaming percentiles when patients are too many to keep: concentrations and
+# AUCs on a log scale (200 bins per decade, 1.2% resolution), occupancy 0-1 in 0.05% steps,
+# hours 0-24 in 0.01 h steps.
+_LOG_EDGES = np.logspace(-6.0, 7.0, 13 * 200 + 1)
+_FRAC_EDGES = np.linspace(0.0, 1.0, 2001)
+_HOUR_EDGES = np.linspace(0.0, 24.0, 2401)
+_METRIC_EDGES = tuple(
+    _LOG_EDGES if m.startswith(("cmax", "auc")) else _HOUR_EDGES if "hours" in m else _FRAC_EDGES
+    for m in METRICS
+)
+
+
+def _metric_histograms(metrics: FloatArray) -> list[FloatArray]:
+    """Counts of each metric column in its fixed bins (values outside go to the end bins)."""
+    out = []
+    for col, edges in enumerate(_METRIC_EDGES):
+        idx = np.searchsorted(edges, metrics[:, col].astype(float), side="right") - 1
+        out.append(np.bincount(np.clip(idx, 0, edges.size - 2), minlength=edges.size - 1))
+    return out
+
+
+def _hist_quantile(counts: FloatArray, edges: FloatArray, q: float) -> float:
+    """Percentile from binned counts, linear within the bin (log-linear for log bins)."""
+    cum = np.cumsum(counts)
+    target = q / 100.0 * cum[-1]
+    i = int(np.searchsorted(cum, target, side="left"))
+    i = min(i, counts.size - 1)
+    below = cum[i - 1] if i else 0
+    frac = (target - below) / counts[i] if counts[i] else 0.0
+    lo, hi = edges[i], edges[i + 1]
+    if edges is _LOG_EDGES:
+        return float(lo * (hi / lo) ** frac)
+    return float(lo + (hi - lo) * frac)
 
 
 @dataclass(frozen=True)
@@ -141,6 +176,7 @@ class PopulationModel:
 class _Chunk:
     """Reduced results of one chunk of patients."""
 
+    index: int
     metrics: FloatArray  # patients x len(METRICS), float32
     hist_50: FloatArray  # days x (steps per day + 1) counts
     hist_90: FloatArray
@@ -169,7 +205,9 @@ def _run_chunk(spec: _ChunkSpec) -> _Chunk:
     """Simulate one chunk exactly and reduce it; top-level so Dask can ship it."""
     rng = np.random.default_rng(spec.seed)
     params = spec.model.sample(spec.size, rng, spec.weight_kg)
-    return _reduce(params, spec.binding, spec.regimen, spec.dt_h, spec.keep)
+    chunk = _reduce(params, spec.binding, spec.regimen, spec.dt_h, spec.keep)
+    chunk.index = spec.index
+    return chunk
 
 
 def _reduce(
@@ -247,7 +285,7 @@ def _reduce(
     ).astype(np.float32)
     hist50 = np.stack([np.bincount(h50[d], minlength=spd + 1)[: spd + 1] for d in range(days)])
     hist90 = np.stack([np.bincount(h90[d], minlength=spd + 1)[: spd + 1] for d in range(days)])
-    return _Chunk(metrics, hist50, hist90, sums[0], sums[1], sums[2], kept[0], kept[1], kept[2])
+    return _Chunk(0, metrics, hist50, hist90, sums[0], sums[1], sums[2], kept[0], kept[1], kept[2])
 
 
 def _hist_percentile(hist: FloatArray, q: float, dt_h: float) -> FloatArray:
@@ -269,7 +307,8 @@ class PopulationResult:
     dt_h: float
     chunk_size: int
     times_h: FloatArray
-    metrics: FloatArray  # n x len(METRICS)
+    metrics: FloatArray | None  # n x len(METRICS); None above MAX_STORED_PATIENTS
+    metric_hist: tuple[FloatArray, ...]  # fixed-bin counts per metric (always)
     hist_50: FloatArray
     hist_90: FloatArray
     mean_parent: FloatArray
@@ -281,12 +320,23 @@ class PopulationResult:
     notes: tuple[str, ...] = field(default=())
 
     def metric(self, name: str) -> FloatArray:
+        """One metric for every patient (kept up to MAX_STORED_PATIENTS patients)."""
         if name not in METRICS:
             raise ValidationError("metric", f"unknown {name!r}; one of {', '.join(METRICS)}")
+        if self.metrics is None:
+            raise ValidationError(
+                "metric", f"per-patient values are not kept above {MAX_STORED_PATIENTS:,} patients"
+            )
         return self.metrics[:, METRICS.index(name)].astype(float)
 
     def percentiles(self, name: str, q: tuple[float, ...] = PERCENTILES) -> FloatArray:
-        return np.percentile(self.metric(name), q)
+        """Exact percentiles when patients are kept, else from the fixed bins."""
+        if self.metrics is not None:
+            return np.percentile(self.metric(name), q)
+        if name not in METRICS:
+            raise ValidationError("metric", f"unknown {name!r}; one of {', '.join(METRICS)}")
+        i = METRICS.index(name)
+        return np.array([_hist_quantile(self.metric_hist[i], _METRIC_EDGES[i], x) for x in q])
 
     def daily_hours(self, threshold: float = 0.5, q: float = 50.0) -> FloatArray:
         """Per-day percentile (exact, from histograms) of hours above 50% or 90% occupancy."""
@@ -374,7 +424,7 @@ def simulate_population(
         raise ValidationError("chunk_size", "must be at least 1")
     if not np.isfinite(dt_h) or dt_h <= 0 or abs(24.0 / dt_h - round(24.0 / dt_h)) > 1e-9:
         raise ValidationError("dt_h", "time step must divide 24 hours")
-    name = scenario or "delayed"
+    name = scenario or pk_evidence().default_scenario
     mdl = model or PopulationModel.from_evidence(name)
     bnd = binding or binding_parameters(name)
     sizes = [min(chunk_size, n - i) for i in range(0, n, chunk_size)]
@@ -385,39 +435,92 @@ def simulate_population(
         k = min(size, keep_left)
         keep_left -= k
         specs.append(_ChunkSpec(i, size, k, ss, mdl, bnd, regimen, dt_h, weight_kg))
+    merge = _Merger(n, chunk_size, keep, regimen.grid(dt_h).size, regimen.days, dt_h)
     if client is not None:
-        chunks = client.gather(client.map(_run_chunk, specs, pure=False))
-        if progress:
-            progress(n)
+        from distributed import as_completed
+
+        futures = client.map(_run_chunk, specs, pure=False)
+        for _, chunk in as_completed(futures, with_results=True):
+            merge.add(chunk)
+            if progress:
+                progress(specs[chunk.index].size)
     else:
-        chunks = []
         for spec in specs:
-            chunks.append(_run_chunk(spec))
+            merge.add(_run_chunk(spec))
             if progress:
                 progress(spec.size)
-    times = regimen.grid(dt_h)
-    return PopulationResult(
-        regimen=regimen,
-        scenario=name,
-        n=n,
-        seed=seed,
-        dt_h=dt_h,
-        chunk_size=chunk_size,
-        times_h=times,
-        metrics=np.concatenate([c.metrics for c in chunks]),
-        hist_50=np.sum([c.hist_50 for c in chunks], axis=0),
-        hist_90=np.sum([c.hist_90 for c in chunks], axis=0),
-        mean_parent=np.sum([c.sum_parent for c in chunks], axis=0) / n,
-        mean_metabolite=np.sum([c.sum_metabolite for c in chunks], axis=0) / n,
-        mean_occupancy=np.sum([c.sum_occupancy for c in chunks], axis=0) / n,
-        kept_parent=np.concatenate([c.kept_parent for c in chunks]),
-        kept_metabolite=np.concatenate([c.kept_metabolite for c in chunks]),
-        kept_occupancy=np.concatenate([c.kept_occupancy for c in chunks]),
-        notes=(
+    return merge.result(regimen, name, seed, dt_h, chunk_size)
+
+
+class _Merger:
+    """Folds chunk results in as they arrive, in any order, into bounded accumulators.
+
+    Integer counts are order-free; per-chunk float sums are kept (one time series per chunk)
+    and added in chunk order at the end, so the result is bit-identical whatever the order
+    the chunks finished in (locally or on Dask).
+    """
+
+    def __init__(self, n: int, chunk_size: int, keep: int, n_times: int, days: int, dt_h: float):
+        self.n, self.chunk_size = n, chunk_size
+        self.store = n <= MAX_STORED_PATIENTS
+        self.metrics = np.zeros((n, len(METRICS)), dtype=np.float32) if self.store else None
+        self.metric_hist = [np.zeros(e.size - 1, dtype=np.int64) for e in _METRIC_EDGES]
+        spd = round(24.0 / dt_h)
+        self.hist_50 = np.zeros((days, spd + 1), dtype=np.int64)
+        self.hist_90 = np.zeros((days, spd + 1), dtype=np.int64)
+        self.sums: dict[int, FloatArray] = {}
+        k = min(max(keep, 0), n)
+        self.kept = np.zeros((3, k, n_times), dtype=np.float32)
+
+    def add(self, c: _Chunk) -> None:
+        start = c.index * self.chunk_size
+        if self.metrics is not None:
+            self.metrics[start : start + c.metrics.shape[0]] = c.metrics
+        for h, add in zip(self.metric_hist, _metric_histograms(c.metrics), strict=True):
+            h += add
+        self.hist_50 += c.hist_50
+        self.hist_90 += c.hist_90
+        self.sums[c.index] = np.stack([c.sum_parent, c.sum_metabolite, c.sum_occupancy])
+        k = c.kept_parent.shape[0]
+        if k:
+            for i, arr in enumerate((c.kept_parent, c.kept_metabolite, c.kept_occupancy)):
+                self.kept[i, start : start + k] = arr
+
+    def result(
+        self, regimen: Regimen, name: str, seed: int, dt_h: float, chunk_size: int
+    ) -> PopulationResult:
+        total = np.zeros_like(next(iter(self.sums.values())))
+        for i in sorted(self.sums):
+            total += self.sums[i]
+        notes = [
             "Percentile bands over time use the first kept patients; metric percentiles use all.",
             "Variability (CV) values are assumptions; see pharmacokinetics.yaml.",
-        ),
-    )
+        ]
+        if self.metrics is None:
+            notes.append(
+                f"More than {MAX_STORED_PATIENTS:,} patients: metric percentiles come from fixed "
+                "bins (1.2% for concentrations, 0.05% occupancy, 0.01 h)."
+            )
+        return PopulationResult(
+            regimen=regimen,
+            scenario=name,
+            n=self.n,
+            seed=seed,
+            dt_h=dt_h,
+            chunk_size=chunk_size,
+            times_h=regimen.grid(dt_h),
+            metrics=self.metrics,
+            metric_hist=tuple(self.metric_hist),
+            hist_50=self.hist_50,
+            hist_90=self.hist_90,
+            mean_parent=total[0] / self.n,
+            mean_metabolite=total[1] / self.n,
+            mean_occupancy=total[2] / self.n,
+            kept_parent=self.kept[0],
+            kept_metabolite=self.kept[1],
+            kept_occupancy=self.kept[2],
+            notes=tuple(notes),
+        )
 
 
 def with_scenario(model: PopulationModel, ke0: float, ke0m: float) -> PopulationModel:

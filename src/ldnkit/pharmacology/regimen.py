@@ -8,7 +8,7 @@ be taken (negative doses, times out of order) before any computation starts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -34,7 +34,6 @@ class Regimen:
     origin: date | None = None
     end_h: float | None = None
     label: str = ""
-    steps: tuple[tuple[float, float, float], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         t = np.asarray(self.times_h, dtype=float).reshape(-1)
@@ -89,7 +88,6 @@ class Regimen:
             origin=origin,
             end_h=days * 24.0,
             label=f"{_fmt(dose_mg)} mg daily at {hour:g}:00",
-            steps=((0.0, days * 24.0, float(dose_mg)),),
         )
 
     @classmethod
@@ -106,7 +104,6 @@ class Regimen:
         """
         times: list[float] = []
         doses: list[float] = []
-        spans: list[tuple[float, float, float]] = []
         end_day = 0
         for k, (first, last, dose, hour) in enumerate(steps):
             if last < first:
@@ -122,7 +119,6 @@ class Regimen:
                     f"steps[{k}]",
                     f"schedule out of order: starts on day {first}, before day {end_day}",
                 )
-            spans.append((first * 24.0, (last + 1) * 24.0, float(dose)))
             if float(dose) > 0:
                 for day in range(first, last + 1):
                     times.append(day * 24.0 + float(hour))
@@ -136,7 +132,6 @@ class Regimen:
             origin=origin,
             end_h=end_day * 24.0,
             label=label,
-            steps=tuple(spans),
         )
 
     # -- views -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from ldnkit.errors import ValidationError
 from ldnkit.pharmacology.model import Trajectories, trajectories
 from ldnkit.pharmacology.occupancy import occupancy
 from ldnkit.pharmacology.parameters import BindingParameters, FloatArray, PKParameters
-from ldnkit.pharmacology.published import binding_parameters, typical_parameters
+from ldnkit.pharmacology.published import binding_parameters, pk_evidence, typical_parameters
 from ldnkit.pharmacology.regimen import Regimen
 from ldnkit.pharmacology.summaries import DailyOccupancy, daily_occupancy, half_life
 
@@ -176,10 +176,10 @@ def simulate(
 ) -> Simulation:
     """Simulate `regimen` for the patients in `params` (default: a typical adult).
 
-    `scenario` picks how brain occupancy follows plasma ("delayed" by default, or
-    "equilibrium"); explicit `params`/`binding` override it.
+    `scenario` picks how brain occupancy follows plasma (the evidence file's default,
+    "delayed", or "equilibrium"); explicit `params`/`binding` override it.
     """
-    name = scenario or "delayed"
+    name = scenario or pk_evidence().default_scenario
     p = params if params is not None else typical_parameters(name)
     b = binding if binding is not None else binding_parameters(name)
     times = regimen.grid(dt_h)
