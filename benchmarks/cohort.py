@@ -191,6 +191,9 @@ def main() -> int:
     )
     ap.add_argument("--workdir", type=Path, default=None, help="where to write the Parquet")
     ap.add_argument("--keep", action="store_true", help="keep the generated Parquet files")
+    ap.add_argument(
+        "--data", type=Path, default=None, help="reuse files written by an earlier --keep run"
+    )
     ap.add_argument("--child", choices=["duckdb", "pandas", "noop"], help=argparse.SUPPRESS)
     ap.add_argument("--files-from", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -215,10 +218,15 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.1f} (other work on the machine skews timings)")  # fmt: skip
     try:
         t0 = time.perf_counter()
-        files = write_synthetic_diary(workdir / "diary", rows, rows_per_file=per_file)
-        gen_s = time.perf_counter() - t0
-        size = sum(f.stat().st_size for f in files)
-        print(f"Generated {len(files)} Parquet files, {_gib(size)}, in {gen_s:.1f} s")
+        if args.data:
+            files = sorted(args.data.glob("part-*.parquet"))[: (rows + per_file - 1) // per_file]
+            size = sum(f.stat().st_size for f in files)
+            print(f"Using {len(files)} existing Parquet files in {args.data}, {_gib(size)}")
+        else:
+            files = write_synthetic_diary(workdir / "diary", rows, rows_per_file=per_file)
+            gen_s = time.perf_counter() - t0
+            size = sum(f.stat().st_size for f in files)
+            print(f"Generated {len(files)} Parquet files, {_gib(size)}, in {gen_s:.1f} s")
 
         floor = _measure_peak("noop", [], None)["peak_rss"]
         print(f"Child process floor (python + duckdb + pandas imported): {_gib(floor)} RSS\n")
@@ -286,7 +294,7 @@ def main() -> int:
         print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         if args.keep:
-            print(f"\nKept {workdir}")
+            print(f"\nKept {workdir / 'diary'}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     return 0

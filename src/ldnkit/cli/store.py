@@ -317,6 +317,7 @@ def diary_import(
 def diary_show(
     patient: int = typer.Argument(..., help="Patient id"),
     history: bool = typer.Option(False, help="Show superseded revisions too"),
+    since: str | None = typer.Option(None, help="Only days from YYYY-MM-DD on"),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """The patient's diary, one row per day (current revision)."""
@@ -325,16 +326,17 @@ def diary_show(
     from ldnkit.store import repositories as repo
     from ldnkit.store.models import DiaryEntryRow
 
+    first = parse_date("since", since) if since else dt.date.min
     with _session(db) as s:
         repo.get_patient(s, patient)
         if history:
             rows = s.scalars(
                 select(DiaryEntryRow)
-                .where(DiaryEntryRow.patient_id == patient)
+                .where(DiaryEntryRow.patient_id == patient, DiaryEntryRow.entry_date >= first)
                 .order_by(DiaryEntryRow.entry_date, DiaryEntryRow.revision)
             ).all()
         else:
-            rows = repo.current_entries(s, patient)
+            rows = repo.current_entries(s, patient, start=first)
     t = Table(title=f"Diary of patient {patient}")
     for col in (
         "date",
