@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ldnkit.clinical.models import Plan, PlanOptions
-from ldnkit.clinical.titration import default_protocol_for, titration_plan
+from ldnkit.clinical.titration import default_protocol_for, plan_for_patient, titration_plan
 from ldnkit.errors import NotFound
 from ldnkit.evidence import default_evidence
 from ldnkit.inputs import parse_model
@@ -74,8 +74,6 @@ def save_plan(db: Db, patient_id: int, plan: Plan, actor: str) -> PlanRow:
 def api_preview(body: PlanPreviewIn, user: Clinician, today: Today) -> Plan:
     """The plan a protocol gives for a patient described in the request (nothing stored)."""
     services.check_date("start", body.start, today)
-    from ldnkit.clinical.titration import plan_for_patient
-
     pid = _protocol(body.protocol_id, default_protocol_for(body.patient))
     return plan_for_patient(body.patient, pid, body.start, body.options)
 
