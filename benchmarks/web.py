@@ -119,6 +119,8 @@ class Server:
                 str(port),
                 "--no-access-log",
                 "--no-upgrade-db",
+                "--workers",
+                str(workers),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -362,9 +364,10 @@ async def run_load(
     page_n: int,
     kill_after: float | None = None,
     label: str = "",
+    workers: int = 1,
 ) -> dict[str, object]:
     port = _free_port()
-    server = Server(url, port, batch)
+    server = Server(url, port, batch, workers)
     await server.wait_ready()
     token = await login(port)
     slots = Slots(patients, seed=batch * 7 + int(kill_after or 0))
@@ -418,7 +421,7 @@ def main() -> int:
     ap.add_argument("--page-clients", type=int, default=2)
     ap.add_argument("--patients", type=int, default=500)
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--workers", type=int, default=2, help="server processes (one per core)")
+    ap.add_argument("--workers", type=int, default=1, help="server processes")
     args = ap.parse_args()
     try:
         import uvloop
@@ -447,6 +450,7 @@ def main() -> int:
                     args.diary_clients,
                     args.page_clients,
                     label=label,
+                    workers=args.workers,
                 )
             )
             gone = missing(url, res["acked"])  # type: ignore[arg-type]
@@ -467,6 +471,7 @@ def main() -> int:
                 args.diary_clients,
                 0,
                 kill_after=min(5.0, args.seconds),
+                workers=args.workers,
             )
         )
         gone_kill = missing(url, res["acked"])  # type: ignore[arg-type]
