@@ -226,6 +226,13 @@ def test_lockout_after_repeated_failures(clinic: Clinic) -> None:
         r = c.post("/api/auth/login", json={"username": "locked_dr", "password": PASSWORD})
         assert r.status_code == 429
         assert int(r.headers["retry-after"]) > 0
+        page = c.get("/login")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        r = c.post(
+            "/login", data={"username": "locked_dr", "password": PASSWORD, "csrf_token": token}
+        )
+        assert r.status_code == 429 and "too many failed logins" in r.text
+        assert 'name="password"' in r.text  # the login form again, with the message
 
 
 def test_logout_voids_token(clinic: Clinic) -> None:

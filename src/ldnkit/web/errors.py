@@ -56,7 +56,7 @@ def _page_error(request: Request, status: int, message: str, **extra: Any) -> Re
     from ldnkit.web.templating import render, render_form_error
 
     form = getattr(request.state, "form", None)
-    if form is not None and status in (409, 422):
+    if form is not None and status in (401, 409, 422, 429):
         return render_form_error(request, form, message, status, extra.get("field"))
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
