@@ -36,7 +36,7 @@ def test_entry_round_trips_with_all_fields(engine: Engine) -> None:
         row = repo.add_diary_entry(s, pid, data, today=TODAY, actor="user:1")
         assert row.revision == 1
     with Session(engine, expire_on_commit=False) as s:
-        (got,) = repo.diary.diary(s, pid)
+        (got,) = repo.current_diary(s, pid)
     assert got.pain == 6 and got.sleep == 4 and got.clarity == 7
     assert got.dose_time == dt.time(22, 30)
     assert got.dose_mg == Decimal("1.5")

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ldnkit.cli.clinical import OutputFormat, render_assessment, render_plan
-from ldnkit.cli.store import ACTOR, DB_HELP, _session
+from ldnkit.cli.store import ACTOR, DB_HELP, open_session
 from ldnkit.clinical.models import Patient, Plan, PlanOptions, fmt_mg
 from ldnkit.clinical.response import Advice, advise
 from ldnkit.clinical.screening import screen
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
             PlanOptions, {"interval_days": interval} if interval else {}, "options"
         )
         console = Console(width=160)
-        with _session(db) as s:
+        with open_session(db) as s:
             row = repo.get_patient(s, patient)
             core = core_patient(row.id, row.profile)
             assessment = screen(core, day)
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
         from ldnkit.store import repositories as repo
 
         day = parse_date("--on", on) if on else dt.date.today()
-        with _session(db) as s:
+        with open_session(db) as s:
             repo.get_patient(s, patient)
             stored = repo.current_plan(s, patient)
             if stored is None:

@@ -75,6 +75,10 @@ def _session(db: str | None) -> Iterator[Session]:
         engine.dispose()
 
 
+#: Public name for other CLI modules (`ldnkit advise`, `ldnkit prescribe`) that open the store.
+open_session = _session
+
+
 # -- db ----------------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
@@ -470,4 +474,4 @@ def register(app: typer.Typer) -> None:
     app.command("plot")(plot_cmd)
 
 
-__all__ = ["CSV_COLUMNS", "register"]
+__all__ = ["ACTOR", "CSV_COLUMNS", "DB_HELP", "open_session", "register"]

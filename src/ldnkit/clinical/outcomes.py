@@ -22,10 +22,13 @@ from decimal import Decimal
 from typing import Any
 
 from ldnkit.clinical.diary import DiaryEntry
+from ldnkit.clinical.response import response_rules
 from ldnkit.evidence import Evidence, default_evidence
 
-BASELINE_DAYS = 7
-LATEST_DAYS = 14
+# The baseline week and the latest window are the ones response-guided advice uses
+# (`response.yaml`), so a patient's outcome and today's advice never disagree on them.
+BASELINE_DAYS = response_rules().baseline_days
+LATEST_DAYS = response_rules().recent_days
 ROLLING_DAYS = 7
 ROLLING_MIN_ENTRIES = 4
 

@@ -356,6 +356,10 @@ def diary(
     return [to_diary_entry(r) for r in current_entries(session, patient_id, start=start, end=end)]
 
 
+#: The same as `diary`, under a name that reads well from the package (`repo.current_diary`).
+current_diary = diary
+
+
 def entry_history(session: Session, patient_id: int, day: dt.date) -> Sequence[DiaryEntryRow]:
     """Every revision recorded for one patient-day, oldest first (for the correction trail)."""
     return session.scalars(
@@ -372,6 +376,7 @@ __all__ = [
     "add_diary_entries",
     "add_diary_entry",
     "add_validated_entries",
+    "current_diary",
     "current_entries",
     "diary",
     "entry_history",
