@@ -19,12 +19,13 @@ def test_responder_status_from_pain_scores():
         "ldn", "low dose naltrexone 4.5 mg", status="active", dose_mg=4.5, start=start
     )
     pains = [h.pain_obs(start - dt.timedelta(days=d), 8, d) for d in range(1, 8)]
-    pains += [h.pain_obs(TODAY - dt.timedelta(days=d), 5, 100 + d) for d in range(0, 7)]
+    pains += [h.pain_obs(TODAY - dt.timedelta(days=d), 5, 100 + d) for d in range(0, 10)]
     req = cds.parse_request(cds.SERVICES["ldn-patient-view"], h.patient_view((ldn,), tuple(pains)))
     st = cds.ldn_status(req, TODAY)
-    assert st is not None
-    assert st.responder == "responder"
-    assert "38% lower" in st.responder_detail
+    assert st is not None and st.responder is not None
+    assert st.responder.category == "responder"
+    assert st.responder.percent_reduction == 37.5
+    assert st.current_mg == 4.5 and st.next_step is None
 
 
 def test_unknown_selection_is_a_bad_request():

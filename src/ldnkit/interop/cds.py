@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from statistics import mean
 from typing import Any
 
 from ldnkit.clinical.models import (
@@ -26,16 +25,18 @@ from ldnkit.clinical.models import (
     Finding,
     Medication,
     Patient,
+    Plan,
     PlanOptions,
     fmt_mg,
 )
+from ldnkit.clinical.response import Advice, ResponderStatus, advise, responder_status
 from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import default_protocol_for, titration_plan
-from ldnkit.errors import LdnkitError, ValidationError
+from ldnkit.errors import LdnkitError, NotFound, ValidationError
 from ldnkit.evidence import Evidence, default_evidence
 from ldnkit.interop import fhir_common as fc
 from ldnkit.interop.fhir_export import medication_request
-from ldnkit.interop.fhir_import import schedule_row
+from ldnkit.interop.fhir_import import plan_from_medication_request
 
 _PATIENT = "Patient/{{context.patientId}}"
 _MEDS = "MedicationRequest?patient={{context.patientId}}"
@@ -672,78 +673,67 @@ def order_cards(
 
 # -- patient-view --------------------------------------------------------------------------
 @dataclass(frozen=True)
+class _PainDay:
+    """A prefetched pain score in the shape the response rules read."""
+
+    entry_date: dt.date
+    pain: int
+    dose_taken: bool = True
+    dose_mg: Decimal | None = None
+    side_effects: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
 class LdnStatus:
     """What patient-view reports; pure data so other shells (web) can reuse it."""
 
     drug: str
-    start: dt.date | None
+    plan: Plan | None
     current_mg: Decimal | None
     next_step: tuple[dt.date, Decimal] | None
-    target_day: dt.date | None
-    responder: str
-    responder_detail: str
+    responder: ResponderStatus | None
+    advice: Advice | None
+    too_early: dt.date | None
     overdue: tuple[str, ...]
 
 
-def _pain_scores(req: HookRequest) -> list[tuple[dt.date, int]]:
-    out = []
-    for obs in _resources(req.prefetch, "pain", "Observation"):
-        codes = {
-            (c.get("system"), c.get("code")) for c in (obs.get("code") or {}).get("coding") or []
-        }
-        if (fc.LOINC, fc.LOINC_PAIN) not in codes or obs.get("status") not in (
-            "final",
-            "amended",
-            "corrected",
-        ):
-            continue
-        day = _date(obs.get("effectiveDateTime") or (obs.get("effectivePeriod") or {}).get("start"))
-        value = obs.get("valueInteger", (obs.get("valueQuantity") or {}).get("value"))
-        if day is not None and isinstance(value, int | float) and not isinstance(value, bool):
-            out.append((day, int(value)))
-    return sorted(out)
-
-
-def _responder(
-    scores: list[tuple[dt.date, int]],
-    start: dt.date | None,
-    review_from: dt.date | None,
-    today: dt.date,
-    ev: Evidence,
-) -> tuple[str, str]:
-    """Responder status from pain scores: baseline (2 weeks before LDN) vs the last 2 weeks.
-
-    Uses the evidence's clinically important reduction (30% / 2 points); before an adequate
-    trial at target a non-response is 'too early to judge'.
-    """
-    mon = ev.dosing.monitoring
-    if start is None:
-        return "unknown", "LDN start date not known"
-    baseline = [v for d, v in scores if start - dt.timedelta(days=14) <= d < start]
-    if not baseline:
-        baseline = [v for d, v in scores if d < start]
-    recent = [v for d, v in scores if today - dt.timedelta(days=13) <= d <= today and d >= start]
-    if not baseline or not recent:
-        return "insufficient data", (
-            f"needs pain scores (LOINC {fc.LOINC_PAIN}) before {start.isoformat()} and in the last 14 days"
-        )
-    b, r = mean(baseline), mean(recent)
-    drop = b - r
-    pct = (drop / b * 100) if b > 0 else 0.0
-    text = f"pain {b:.1f} -> {r:.1f} ({pct:.0f}% lower, {drop:.1f} points)"
-    if pct >= float(mon.clinically_important_percent) or drop >= float(
-        mon.clinically_important_points
+def _pain_days(req: HookRequest) -> list[_PainDay]:
+    """One score per day (the last one recorded that day), oldest first."""
+    days: dict[dt.date, int] = {}
+    for obs in sorted(
+        _resources(req.prefetch, "pain", "Observation"),
+        key=lambda o: str(o.get("effectiveDateTime") or ""),
     ):
-        return "responder", text
-    if review_from is not None and today < review_from:
-        return "too early to judge", text
-    return "non-responder", text
+        codes = _codes(obs.get("code"))
+        if (fc.LOINC, fc.LOINC_PAIN) not in codes or obs.get("status") not in _FINAL:
+            continue
+        period = obs.get("effectivePeriod") or {}
+        day = _date(obs.get("effectiveDateTime") or period.get("start"))
+        value = obs.get("valueInteger", (obs.get("valueQuantity") or {}).get("value"))
+        if day is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if 0 <= value <= 10 and value == int(value):
+            days[day] = int(value)
+    return [_PainDay(entry_date=d, pain=v) for d, v in sorted(days.items())]
+
+
+def _codes(concept: Any) -> set[tuple[Any, Any]]:
+    if not isinstance(concept, dict):
+        return set()
+    return {(c.get("system"), c.get("code")) for c in concept.get("coding") or []}
+
+
+_FINAL = ("final", "amended", "corrected")
 
 
 def ldn_status(
     req: HookRequest, today: dt.date, evidence: Evidence | None = None
 ) -> LdnStatus | None:
-    """The patient's LDN status from prefetch, or None when no active LDN order is found."""
+    """The patient's LDN status from prefetch, or None when no active LDN order is found.
+
+    The EHR's LDN order is rebuilt as a core Plan, so responder status and today's advice come
+    from `ldnkit.clinical.response`, the same rules the web app applies to ldnkit's own plans.
+    """
     ev = evidence or default_evidence()
     orders = [
         r
@@ -753,55 +743,71 @@ def ldn_status(
     if not orders:
         return None
     order = max(orders, key=lambda r: _order_start(r) or dt.date.min)
-    rows = sorted(
-        (schedule_row(d) for d in _dosages(order)),
-        key=lambda r: (r[0] or 0, r[1] or dt.date.min),
-    )
-    start = _order_start(order) or _date(order.get("authoredOn"))
-    current = next(
-        (r[3] for r in rows if r[1] and r[1] <= today and (r[2] is None or today <= r[2])), None
-    )
-    if current is None and rows and all(r[1] is None for r in rows):
-        current = rows[0][3]
-    nxt = next(((r[1], r[3]) for r in rows if r[1] and r[1] > today and r[3] is not None), None)
-    dosed = [r for r in rows if r[3]]
-    top = max((r[3] for r in dosed), default=None)
-    target_day = min((r[1] for r in dosed if r[3] == top and r[1]), default=None)
+    plan = plan_from_medication_request(order, str(req.context["patientId"]), ev)
+    if plan is None:
+        doses = [d for x in _dosages(order) if (d := _dose_mg(x)) is not None]
+        return LdnStatus(
+            med_name(order), None, max(doses, default=None), None, None, None, None, ()
+        )
+    step = plan.step_on(today)
+    current = step.dose_mg if step else None
+    nxt = next(((s.start, s.dose_mg) for s in plan.steps if s.start > today), None)
+    pains = _pain_days(req)
+    status = responder_status(plan, pains, today, ev) if today >= plan.start else None
+    advice = advise(plan, pains, today, ev)
     mon = ev.dosing.monitoring
-    review_from = (
-        target_day + dt.timedelta(days=int(mon.adequate_trial_days.min)) if target_day else None
-    )
-    responder, detail = _responder(_pain_scores(req), start, review_from, today, ev)
+    target_day = min(s.start for s in plan.steps if s.dose_mg == plan.target_mg)
+    review_from = target_day + dt.timedelta(days=int(mon.adequate_trial_days.min))
     visits = [
         _date((e.get("period") or {}).get("start"))
         for e in _resources(req.prefetch, "encounters", "Encounter")
         if e.get("status") in ("finished", "in-progress", "arrived", "planned", "booked")
     ]
     overdue = []
-    if start is not None:
-        due_by = start + dt.timedelta(days=int(mon.follow_up_days.max))
-        if today > due_by and not any(v and v > start for v in visits):
-            overdue.append(
-                f"follow-up was due {mon.follow_up_days} days after the start ({start.isoformat()}), "
-                f"by {due_by.isoformat()}; no visit recorded since"
-            )
-    if target_day is not None:
-        review_by = target_day + dt.timedelta(days=int(mon.adequate_trial_days.max))
-        if today > review_by and not any(v and review_from and v >= review_from for v in visits):
-            overdue.append(
-                f"efficacy review was due {mon.adequate_trial_days} days after reaching the target, "
-                f"by {review_by.isoformat()}"
-            )
+    due_by = plan.start + dt.timedelta(days=int(mon.follow_up_days.max))
+    if today > due_by and not any(v and v > plan.start for v in visits):
+        overdue.append(
+            f"follow-up was due {mon.follow_up_days} days after the start ({plan.start}), "
+            f"by {due_by}; no visit recorded since"
+        )
+    review_by = target_day + dt.timedelta(days=int(mon.adequate_trial_days.max))
+    if today > review_by and not any(v and v >= review_from for v in visits):
+        overdue.append(
+            f"efficacy review was due {mon.adequate_trial_days} days after reaching the "
+            f"target ({target_day}), by {review_by}"
+        )
     return LdnStatus(
         drug=med_name(order),
-        start=start,
+        plan=plan,
         current_mg=current,
         next_step=nxt,
-        target_day=target_day,
-        responder=responder,
-        responder_detail=detail,
+        responder=status,
+        advice=advice,
+        too_early=review_from if today < review_from else None,
         overdue=tuple(overdue),
     )
+
+
+def _responder_text(st: LdnStatus) -> tuple[str, str]:
+    """(short label, detail) of the responder status."""
+    r = st.responder
+    if r is None:
+        return "not started", "LDN has not started yet"
+    label = r.category.replace("_", " ")
+    if r.category == "unknown":
+        detail = (
+            f"not enough pain scores (LOINC {fc.LOINC_PAIN}): {r.baseline_entries} in the "
+            f"baseline week, {r.recent_entries} of {r.recent_expected} recent days"
+        )
+    else:
+        detail = (
+            f"pain {r.baseline_mean:.1f} -> {r.recent_mean:.1f}, "
+            f"{r.percent_reduction:.0f}% lower ({r.points_reduction:.1f} points)"
+        )
+    if st.too_early is not None and r.category == "non_responder":
+        label = "not yet responding"
+        detail += f"; too early to judge before {st.too_early} (adequate trial at target)"
+    return label, detail
 
 
 def patient_view_cards(
@@ -812,34 +818,45 @@ def patient_view_cards(
     st = ldn_status(req, today, ev)
     if st is None:
         return []
-    now = f"LDN {fmt_mg(st.current_mg)} mg" if st.current_mg is not None else "LDN (no dose today)"
-    if st.current_mg == 0:
+    if st.current_mg is None:
+        now = "LDN (no dose scheduled today)"
+    elif st.current_mg == 0:
         now = "LDN on hold"
-    nxt = (
-        f"; next {fmt_mg(st.next_step[1])} mg from {st.next_step[0].isoformat()}"
-        if st.next_step
-        else ""
-    )
+    else:
+        now = f"LDN {fmt_mg(st.current_mg)} mg"
+    nxt = ""
+    if st.next_step:
+        nxt = f"; next {fmt_mg(st.next_step[1])} mg from {st.next_step[0]}"
+    label, rdetail = _responder_text(st)
     overdue = "; follow-up OVERDUE" if st.overdue else ""
+    current = f"{fmt_mg(st.current_mg)} mg" if st.current_mg is not None else "none today"
+    following = (
+        f"{fmt_mg(st.next_step[1])} mg from {st.next_step[0]}"
+        if st.next_step
+        else "none (maintenance)"
+    )
     lines = [
-        f"- **Current dose:** {fmt_mg(st.current_mg) + ' mg' if st.current_mg is not None else 'none scheduled today'} ({st.drug})",
-        f"- **Next step:** {fmt_mg(st.next_step[1]) + ' mg from ' + st.next_step[0].isoformat() if st.next_step else 'none (maintenance)'}",
-        f"- **Responder status:** {st.responder} ({st.responder_detail})",
+        f"- **Current dose:** {current} ({st.drug})",
+        f"- **Next step:** {following}",
+        f"- **Responder status:** {label} ({rdetail})",
     ]
+    if st.advice is not None:
+        lines.append(f"- **Today's advice:** {st.advice.title}. {st.advice.message}")
     lines += [f"- **Overdue:** {o}" for o in st.overdue] or ["- **Follow-up:** none overdue"]
     mon = ev.dosing.monitoring
+    sources = [*mon.follow_up_sources, *mon.adequate_trial_sources]
+    if st.responder is not None:
+        sources += st.responder.sources
+    if st.advice is not None:
+        sources += st.advice.sources
     return [
         _card(
             req.hook_instance,
             "LDN_STATUS",
-            summary=f"{now}{nxt}; {st.responder}{overdue}",
+            summary=f"{now}{nxt}; {label}{overdue}",
             detail="\n".join(lines),
             indicator="warning" if st.overdue else "info",
-            sources=[
-                *mon.follow_up_sources,
-                *mon.adequate_trial_sources,
-                *mon.clinically_important_sources,
-            ],
+            sources=sources,
             ev=ev,
         )
     ]
@@ -851,13 +868,21 @@ def cards(
     """The whole service call: parse, decide, answer `{"cards": [...]}`."""
     service = SERVICES.get(service_id)
     if service is None:
-        from ldnkit.errors import NotFound
-
         raise NotFound("CDS service", service_id, sorted(SERVICES))
     req = parse_request(service, body)
-    if service.hook == "patient-view":
-        return {"cards": patient_view_cards(req, today, evidence)}
-    return {"cards": order_cards(req, today, evidence)}
+    try:
+        if service.hook == "patient-view":
+            return {"cards": patient_view_cards(req, today, evidence)}
+        return {"cards": order_cards(req, today, evidence)}
+    except LdnkitError:
+        raise
+    except (AttributeError, TypeError, KeyError, ValueError, InvalidOperation) as exc:
+        # Incoming resources are read leniently (the spec's own examples are not strictly
+        # valid FHIR); content of the wrong JSON type deep inside one is still the caller's
+        # malformed request, not a server error.
+        raise ValidationError(
+            "context", f"malformed FHIR content ({exc.__class__.__name__}: {exc})"[:300]
+        ) from None
 
 
 _OUTCOMES = ("accepted", "overridden")

@@ -18,14 +18,15 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
 from ldnkit.clinical.diary import DiaryEntry, validate_diary_entry
-from ldnkit.clinical.models import ConditionEntry, Patient, Plan
+from ldnkit.clinical.models import ConditionEntry, Patient, Plan, PlanStep
 from ldnkit.errors import ValidationError
-from ldnkit.evidence import Evidence
+from ldnkit.evidence import Evidence, default_evidence
 from ldnkit.interop import fhir_common as fc
 from ldnkit.interop.fhir_export import SCALE_COMPONENTS
 
@@ -331,4 +332,100 @@ def patient_from_bundle(bundle: Any) -> Patient | None:
         else None,
         sex=_GENDER.get(res.get("gender") or "unknown", "unknown"),  # type: ignore[arg-type]
         conditions=conditions,
+    )
+
+
+_KINDS = {"start", "increase", "maintain", "hold", "resume"}
+
+
+def plan_from_medication_request(
+    res: dict[str, Any], patient_id: str | None = None, evidence: Evidence | None = None
+) -> Plan | None:
+    """A core Plan rebuilt from any LDN MedicationRequest's dated Dosages (an EHR's or ours).
+
+    Lets the response rules (`ldnkit.clinical.response`) judge a patient whose plan lives in
+    the EHR. Dosages without a start date cannot be placed on a calendar: None is returned
+    when no Dosage has one. Visits and compounding are not in an order and stay empty.
+    """
+    ev = evidence or default_evidence()
+    raw = res.get("dosageInstruction") or []
+    dosages = [d for d in (raw if isinstance(raw, list) else [raw]) if isinstance(d, dict)]
+    rows = []
+    for i, d in enumerate(dosages):
+        seq, start, end, dose, when = schedule_row(d)
+        if start is None or dose is None:
+            continue
+        kind = next(
+            (
+                c.get("code")
+                for ai in d.get("additionalInstruction") or []
+                for c in (ai.get("coding") or [])
+                if c.get("system") == fc.SYS_STEP_KIND and c.get("code") in _KINDS
+            ),
+            None,
+        )
+        rows.append((seq if isinstance(seq, int) else i + 1, start, end, dose, when, kind, d))
+    if not rows:
+        return None
+    rows.sort(key=lambda r: (r[1], r[0]))
+    protocol_id = next(
+        (
+            u.removeprefix(fc.PROTOCOL_URI)
+            for u in res.get("instantiatesUri") or []
+            if isinstance(u, str) and u.startswith(fc.PROTOCOL_URI)
+        ),
+        None,
+    )
+    protocol = ev.protocols.get(protocol_id or "")
+    sources = list(protocol.sources if protocol else ev.dosing.general.sources)
+    steps: list[PlanStep] = []
+    previous = Decimal(0)
+    for i, (_, start, end, dose, when, kind, d) in enumerate(rows):
+        nxt = rows[i + 1][1] - dt.timedelta(days=1) if i + 1 < len(rows) else None
+        last = (
+            end
+            or nxt
+            or start + dt.timedelta(days=int(ev.dosing.monitoring.adequate_trial_days.max))
+        )
+        if kind is None:
+            if dose == 0:
+                kind = "hold"
+            elif i == 0:
+                kind = "start"
+            elif steps and steps[-1].kind == "hold":
+                kind = "resume"
+            else:
+                kind = "increase" if dose > previous else "maintain"
+        steps.append(
+            PlanStep(
+                index=i,
+                kind=kind,
+                start=start,
+                end=max(last, start),
+                dose_mg=dose,
+                timing="morning" if when == "MORN" else "bedtime",
+                note=str(d.get("text") or f"{dose} mg"),
+                sources=sources,
+            )
+        )
+        previous = dose if dose > 0 else previous
+    top = max(s.dose_mg for s in steps)
+    starts = [s.start for s in steps if s.kind in ("start", "increase")]
+    interval = (
+        (starts[1] - starts[0]).days
+        if len(starts) > 1
+        else (protocol.interval_days if protocol else 14)
+    )
+    return Plan(
+        patient_id=patient_id,
+        protocol_id=protocol.id if protocol else "ehr-order",
+        protocol_name=protocol.name if protocol else "Order from the EHR",
+        start=steps[0].start,
+        target_mg=top,
+        ceiling_mg=max(top, protocol.ceiling_mg) if protocol else top,
+        interval_days=max(1, interval),
+        steps=steps,
+        visits=[],
+        dispensing=[],
+        sources=sources,
     )
