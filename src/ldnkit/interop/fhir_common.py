@@ -57,6 +57,14 @@ _ID_BAD = re.compile(r"[^A-Za-z0-9\-.]")
 _NS = uuid.UUID("5d7c0d0e-63a3-4f55-9d1e-0b9a3c1f1d2a")
 
 
+class FhirInvalid(ValidationError):
+    """The input is not valid FHIR (unparseable, wrong type, fails the resource model).
+
+    A ValidationError, so every shell handles it; the REST shell answers 400 for it and 422
+    for valid FHIR whose content breaks an ldnkit rule (a pain score of 11, a future date).
+    """
+
+
 def fhir_id(*parts: object) -> str:
     """A FHIR logical id ([A-Za-z0-9-.]{1,64}) derived from ldnkit keys, stable across runs."""
     text = _ID_BAD.sub("-", "-".join(str(p) for p in parts))
@@ -94,11 +102,11 @@ def validate_resource(resource: dict[str, Any], where: str = "resource") -> Any:
     the resource and the first failing element path.
     """
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-        raise ValidationError(where, "not a FHIR resource (no resourceType)")
+        raise FhirInvalid(where, "not a FHIR resource (no resourceType)")
     try:
         model = get_fhir_model_class(resource["resourceType"])
     except (KeyError, ValueError, AttributeError):
-        raise ValidationError(
+        raise FhirInvalid(
             f"{where}.resourceType", f"unknown FHIR resource type {resource['resourceType']!r}"
         ) from None
     try:
@@ -106,7 +114,7 @@ def validate_resource(resource: dict[str, Any], where: str = "resource") -> Any:
     except PydanticValidationError as exc:
         err = exc.errors()[0]
         path = ".".join(str(p) for p in err["loc"])
-        raise ValidationError(
+        raise FhirInvalid(
             f"{where}.{path}" if path else where, f"{resource['resourceType']}: {err['msg']}"
         ) from None
 
@@ -115,7 +123,7 @@ def validate_bundle(bundle: dict[str, Any]) -> list[Any]:
     """Validate a Bundle and each of its entries' resources; returns the entry models."""
     validate_resource(bundle, "Bundle")
     if bundle["resourceType"] != "Bundle":
-        raise ValidationError("Bundle.resourceType", "expected a Bundle")
+        raise FhirInvalid("Bundle.resourceType", "expected a Bundle")
     return [
         validate_resource(e.get("resource"), f"Bundle.entry[{i}].resource")
         for i, e in enumerate(bundle.get("entry") or [])

@@ -54,15 +54,15 @@ class MergePlan:
 
 def _entries(bundle: Any) -> list[tuple[int, dict[str, Any]]]:
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise ValidationError("resourceType", "expected a FHIR Bundle")
+        raise fc.FhirInvalid("resourceType", "expected a FHIR Bundle")
     raw = bundle.get("entry") or []
     if not isinstance(raw, list):
-        raise ValidationError("entry", "must be a list")
+        raise fc.FhirInvalid("entry", "must be a list")
     out = []
     for i, e in enumerate(raw):
         res = e.get("resource") if isinstance(e, dict) else None
         if not isinstance(res, dict):
-            raise ValidationError(f"entry[{i}].resource", "missing")
+            raise fc.FhirInvalid(f"entry[{i}].resource", "missing")
         out.append((i, res))
     return out
 
