@@ -148,8 +148,8 @@ def _compounding_lines(plan: Plan) -> list[str]:
             )
         else:
             lines.append(
-                f"{step}: {d.total_ml} mL of {fmt_mg(d.mg_per_ml or Decimal(0))} mg/mL "
-                f"({d.ml_per_dose} mL per dose)"
+                f"{step}: {fmt_mg(d.total_ml or Decimal(0))} mL of {fmt_mg(d.mg_per_ml or Decimal(0))} mg/mL "
+                f"({fmt_mg(d.ml_per_dose or Decimal(0))} mL per dose)"
             )
     return lines
 
