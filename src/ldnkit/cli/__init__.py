@@ -33,6 +33,9 @@ def _register() -> None:
     evidence.register(app)
     clinical.register(app)
     demo.register(app)
+    from ldnkit.cli import interop as interop_cli
+
+    interop_cli.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
