@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from ldnkit.clinical.models import (
@@ -565,6 +566,13 @@ def _naltrexone_cards(
     return cards, assessment
 
 
+@lru_cache(maxsize=512)
+def _suggested_plan(protocol_id: str, start: dt.date, target: Decimal, ev: Evidence) -> Plan:
+    """The titration plan offered for a fixed-dose order. Pure in its arguments (plans are
+    immutable models), so it is cached: EHRs ask about the same few start dates all day."""
+    return titration_plan(protocol_id, start, PlanOptions(target_mg=target), ev)
+
+
 def _fixed_dose_card(
     req: HookRequest,
     order: dict[str, Any],
@@ -588,7 +596,7 @@ def _fixed_dose_card(
     protocol = ev.protocol(protocol_id)
     start = max(_order_start(order) or today, today, not_before or today)
     target = dose if protocol.options.target_mg.contains(dose) else protocol.target_mg
-    plan = titration_plan(protocol_id, start, PlanOptions(target_mg=target), ev)
+    plan = _suggested_plan(protocol_id, start, target, ev)
     subject = order.get("subject") if isinstance(order.get("subject"), dict) else None
     new = medication_request(
         plan.model_copy(update={"patient_id": req.context["patientId"]}),

@@ -30,8 +30,11 @@ from ldnkit.interop import cds
 log = logging.getLogger("ldnkit.interop.cds")
 
 
-def cds_today() -> dt.date:
-    """The date cards are computed for; override with `app.dependency_overrides`."""
+async def cds_today() -> dt.date:
+    """The date cards are computed for; override with `app.dependency_overrides`.
+
+    Async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop
+    that costs more than the card logic itself on a busy machine."""
     return dt.date.today()
 
 
@@ -49,7 +52,7 @@ class FeedbackLog:
 feedback_log = FeedbackLog()
 
 
-def get_feedback_log() -> FeedbackLog:
+async def get_feedback_log() -> FeedbackLog:
     return feedback_log
 
 
