@@ -26,16 +26,23 @@ def _root() -> None:
     """Low-dose naltrexone for chronic pain: evidence, screening, titration and research."""
 
 
+_AREAS = (
+    "evidence",
+    "clinical",
+    "demo",
+    "research",
+    "pk",
+    "store",
+    "interop",
+)
+
+
 def _register() -> None:
-    """Attach each area's commands; one line per area keeps merges trivial."""
-    from ldnkit.cli import clinical, demo, evidence
+    """Attach each area's commands; one line per area in `_AREAS` keeps merges trivial."""
+    import importlib
 
-    evidence.register(app)
-    clinical.register(app)
-    demo.register(app)
-    from ldnkit.cli import interop as interop_cli
-
-    interop_cli.register(app)
+    for area in _AREAS:
+        importlib.import_module(f"ldnkit.cli.{area}").register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,215 @@
+"""`ldnkit pk ...`: simulate naltrexone kinetics and receptor occupancy from the command line.
+
+A thin shell: it parses options into a `Regimen`, calls the pure core and renders the result
+objects' tables with Rich; plots and JSON are written only when asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from ldnkit.errors import ValidationError
+from ldnkit.pharmacology import (
+    Regimen,
+    Table,
+    occupancy_table,
+    regimen_from_plan,
+    simulate,
+    simulate_population,
+)
+
+pk_app = typer.Typer(
+    name="pk",
+    help="Naltrexone kinetics and mu-opioid receptor occupancy (single patient or population).",
+    no_args_is_help=True,
+)
+
+
+def _rich(t: Table) -> RichTable:
+    rt = RichTable(title=t.title)
+    for c in t.columns:
+        rt.add_column(c, justify="right")
+    for r in t.rows:
+        rt.add_row(*r)
+    return rt
+
+
+@dataclass(frozen=True)
+class _Step:
+    """Stand-in for a clinical PlanStep read from a plan file."""
+
+    start: date
+    end: date
+    dose_mg: Decimal
+    timing: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    steps: list[_Step]
+    protocol: str = "plan file"
+
+
+def _read_schedule(path: Path, bedtime: float, morning: float) -> Regimen:
+    """A JSON file with either {"times_h": [...], "doses_mg": [...]} or plan "steps"."""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValidationError("--regimen", f"no such file {path}") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError("--regimen", f"not valid JSON ({exc.msg})") from None
+    if isinstance(data, dict) and "times_h" in data:
+        return Regimen(data["times_h"], data["doses_mg"], label=data.get("label", path.stem))
+    if isinstance(data, dict) and "steps" in data:
+        try:
+            steps = [
+                _Step(
+                    date.fromisoformat(s["start"]),
+                    date.fromisoformat(s["end"]),
+                    Decimal(str(s["dose_mg"])),
+                    s.get("timing", "bedtime"),
+                )
+                for s in data["steps"]
+            ]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValidationError("--regimen", f"bad plan step ({exc})") from None
+        return regimen_from_plan(_Plan(steps, data.get("protocol", path.stem)), bedtime, morning)
+    raise ValidationError("--regimen", "expected 'times_h' and 'doses_mg', or 'steps'")
+
+
+def _protocol_plan(protocol: str, start: date) -> Any:
+    """Build a titration plan with `ldnkit.clinical.titration` where that module exists."""
+    try:
+        from ldnkit.clinical import titration  # type: ignore[attr-defined]
+    except ImportError:
+        raise ValidationError(
+            "--protocol", "titration plans are not available in this build (ldnkit.clinical)"
+        ) from None
+    build = getattr(titration, "build_plan", None) or getattr(titration, "plan", None)
+    if build is None:
+        raise ValidationError("--protocol", "ldnkit.clinical.titration has no plan builder")
+    return build(protocol, start)
+
+
+@pk_app.command("simulate")
+def simulate_cmd(
+    dose: float = typer.Option(None, "--dose", help="Daily dose, mg naltrexone hydrochloride."),
+    days: int = typer.Option(14, "--days", help="Days of daily dosing (with --dose)."),
+    timing: str = typer.Option("bedtime", "--timing", help="bedtime or morning."),
+    regimen_file: Path = typer.Option(None, "--regimen", help="JSON schedule or plan file."),
+    protocol: str = typer.Option(None, "--protocol", help="Titration protocol id (needs --start)."),
+    start: str = typer.Option(None, "--start", help="Plan start date, YYYY-MM-DD."),
+    patients: int = typer.Option(
+        1, "--patients", "-n", help="Virtual patients (1 = typical adult)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed for the population."),
+    scenario: str = typer.Option("delayed", "--scenario", help="delayed or equilibrium."),
+    dt: float = typer.Option(
+        None, "--dt", help="Output step, hours (default 0.1 for one patient, 1 for many)."
+    ),
+    bedtime_hour: float = typer.Option(22.0, "--bedtime-hour"),
+    morning_hour: float = typer.Option(8.0, "--morning-hour"),
+    plot: Path = typer.Option(
+        None, "--plot", help="Write a PNG/SVG of concentrations and occupancy."
+    ),
+    json_out: Path = typer.Option(None, "--json", help="Write the result as JSON."),
+) -> None:
+    """Simulate a regimen: a daily dose, a schedule/plan file, or a protocol's titration plan."""
+    hours = {"bedtime": bedtime_hour, "morning": morning_hour}
+    if timing not in hours:
+        raise ValidationError("--timing", f"{timing!r} is not bedtime or morning")
+    chosen = sum(x is not None for x in (dose, regimen_file, protocol))
+    if chosen != 1:
+        raise ValidationError("regimen", "give exactly one of --dose, --regimen, --protocol")
+    if dose is not None:
+        regimen = Regimen.daily(dose, days, hour=hours[timing])
+    elif regimen_file is not None:
+        regimen = _read_schedule(regimen_file, bedtime_hour, morning_hour)
+    else:
+        if start is None:
+            raise ValidationError("--start", "a protocol plan needs a start date")
+        try:
+            start_date = date.fromisoformat(start)
+        except ValueError:
+            raise ValidationError("--start", f"{start!r} is not a date YYYY-MM-DD") from None
+        plan = _protocol_plan(protocol, start_date)
+        regimen = regimen_from_plan(plan, bedtime_hour, morning_hour)
+    if patients < 1:
+        raise ValidationError("--patients", "need at least one patient")
+    console = Console(width=140)
+    if patients == 1:
+        sim = simulate(regimen, scenario=scenario, dt_h=dt or 0.1)
+        console.print(_rich(sim.summary()))
+        result: Any = sim
+    else:
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} patients"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("pk", total=patients)
+            result = simulate_population(
+                regimen,
+                n=patients,
+                seed=seed,
+                scenario=scenario,
+                dt_h=dt or 1.0,
+                progress=lambda k: bar.advance(task, k),
+            )
+        console.print(_rich(result.summary()))
+        median = result.daily_hours(0.5)
+        console.print(
+            "median hours >=50% occupancy by week: "
+            + ", ".join(
+                f"w{w + 1} {median[7 * w : 7 * w + 7].mean():.1f}"
+                for w in range((len(median) + 6) // 7)
+            )
+        )
+    if plot is not None:
+        result.plot(str(plot))
+        console.print(f"plot written to {plot}")
+    if json_out is not None:
+        json_out.write_text(json.dumps(result.to_dict()), encoding="utf-8")
+        console.print(f"JSON written to {json_out}")
+
+
+@pk_app.command("table")
+def table_cmd(
+    doses: str = typer.Option("1.5,3,4.5,50", "--doses", help="Comma-separated daily doses, mg."),
+    days: int = typer.Option(14, "--days", help="Days to steady state."),
+    hour: float = typer.Option(22.0, "--hour", help="Hour of the daily dose."),
+    patients: int = typer.Option(0, "--patients", "-n", help="Add population percentiles."),
+    seed: int = typer.Option(0, "--seed"),
+    markdown: bool = typer.Option(False, "--markdown", help="Print Markdown (for the docs)."),
+) -> None:
+    """Hours per day above 50% / 90% receptor occupancy, per dose, under each scenario."""
+    try:
+        values = [float(x) for x in doses.split(",") if x.strip()]
+    except ValueError:
+        raise ValidationError("--doses", f"{doses!r} is not a list of numbers") from None
+    table = occupancy_table(values, days=days, hour=hour, patients=patients, seed=seed)
+    if markdown:
+        typer.echo(table.to_markdown())
+    else:
+        Console(width=140).print(_rich(table))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `ldnkit pk` to the main app."""
+    app.add_typer(pk_app, name="pk")
+
+
+__all__ = ["pk_app", "register"]

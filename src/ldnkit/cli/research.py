@@ -1,0 +1,316 @@
+"""`ldnkit trial design|schedule|simulate|power|analyze` and `ldnkit meta FILE.csv`.
+
+Thin shell over `ldnkit.research`: parse options, call the pure core, render Rich tables,
+show progress bars on long simulations and write plots/reports to the files asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ldnkit.errors import NotFound, ValidationError
+from ldnkit.research.designs import DESIGNS, Design, schedule, schedule_ics
+from ldnkit.research.simulation import Assumptions
+
+trial_app = typer.Typer(
+    help="Design, schedule, simulate, power and analyse LDN trials.", no_args_is_help=True
+)
+console = Console(width=140)
+
+
+def _design(name: str) -> Design:
+    if name not in DESIGNS:
+        raise NotFound("design", name, list(DESIGNS))
+    return DESIGNS[name]()
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError("start", f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _assumptions(
+    effect: float, responders: float, missing: float, dropout: float, clip: bool
+) -> Assumptions:
+    try:
+        return Assumptions(
+            ldn_effect=effect,
+            responder_fraction=responders,
+            p_missing_day=missing,
+            dropout_per_week=dropout,
+            clip=(0.0, 10.0) if clip else None,
+        )
+    except ValueError as exc:  # pydantic's message names the field
+        first = str(exc).splitlines()
+        raise ValidationError("assumptions", " ".join(first[1:3]).strip()) from None
+
+
+_DESIGN_ARG = typer.Argument("younger-2009", help=f"One of: {', '.join(DESIGNS)}")
+_EFFECT = typer.Option(-0.34, help="LDN minus placebo, NRS points (FINAL: -0.34)")
+_RESP = typer.Option(1.0, help="fraction of responders (younger-2013: 0.32)")
+_MISSING = typer.Option(0.0, help="probability a diary day is missing")
+_DROPOUT = typer.Option(0.0, help="weekly dropout hazard")
+_CLIP = typer.Option(True, help="bound diaries to the 0-10 scale")
+
+
+@trial_app.command("design")
+def design_cmd(
+    name: str = _DESIGN_ARG,
+    as_json: bool = typer.Option(False, "--json", help="print the design as JSON"),
+) -> None:
+    """Show a design: phases by sequence, visits, outcome, analysis and sources."""
+    d = _design(name)
+    if as_json:
+        console.print_json(d.model_dump_json())
+        return
+    t = Table(title=d.title)
+    rows = d.table()
+    for col in rows[0]:
+        t.add_column(col)
+    for r in rows:
+        t.add_row(*(str(v) for v in r.values()))
+    console.print(t)
+    console.print(f"Primary outcome: {d.primary_outcome}")
+    console.print(f"Analysis: {d.analysis}")
+    console.print(f"Daily: {', '.join(d.daily)}; visits on days {[v.day for v in d.visits]}")
+    console.print(f"Sources: {', '.join(d.sources)}")
+
+
+@trial_app.command("schedule")
+def schedule_cmd(
+    name: str = _DESIGN_ARG,
+    start: str = typer.Option(..., help="first study day, YYYY-MM-DD"),
+    ics: Path | None = typer.Option(None, help="also write the visit calendar (.ics)"),
+) -> None:
+    """The schedule of assessments from a start date (table, optional iCalendar file)."""
+    d = _design(name)
+    first = _parse_date(start)
+    t = Table(title=f"Schedule of assessments: {d.title}")
+    for col in ("day", "date", "phase", "visit", "assessments"):
+        t.add_column(col)
+    for r in schedule(d, first):
+        t.add_row(str(r.day), str(r.date), r.phase, r.visit or "", ", ".join(r.assessments))
+    console.print(t)
+    if ics is not None:
+        ics.write_bytes(schedule_ics(d, first))
+        console.print(f"calendar written to {ics}")
+
+
+@trial_app.command("simulate")
+def simulate_cmd(
+    name: str = _DESIGN_ARG,
+    patients: int = typer.Option(10, min=1),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("simulated_trial.csv"), help="tidy CSV of one trial"),
+    effect: float = _EFFECT,
+    responders: float = _RESP,
+    missing: float = _MISSING,
+    dropout: float = _DROPOUT,
+    clip: bool = _CLIP,
+) -> None:
+    """Simulate one trial's daily diaries (and lab visits) into a tidy CSV."""
+    from ldnkit.research.simulation import simulate
+
+    d = _design(name)
+    a = _assumptions(effect, responders, missing, dropout, clip)
+    sim = simulate(d, a, n_patients=patients, n_trials=1, seed=seed)
+    frame = sim.to_frame(0)
+    frame.to_csv(out, index=False)
+    console.print(
+        f"{len(frame)} patient-days for {patients} patients ({d.total_days} days) written to {out}"
+    )
+
+
+def _progress(total: int) -> Progress:
+    return Progress(
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} trials"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+@trial_app.command("power")
+def power_cmd(
+    name: str = _DESIGN_ARG,
+    patients: int = typer.Option(20, min=1),
+    trials: int = typer.Option(2000, min=10, help="simulated trials per sample size"),
+    alpha: float = typer.Option(0.05),
+    seed: int = typer.Option(0),
+    effect: float = _EFFECT,
+    responders: float = _RESP,
+    missing: float = _MISSING,
+    dropout: float = _DROPOUT,
+    clip: bool = _CLIP,
+    curve: str | None = typer.Option(None, help="comma-separated sample sizes, e.g. 10,20,40"),
+    target: float | None = typer.Option(None, help="find the sample size for this power"),
+    plot: Path | None = typer.Option(None, help="write the power curve (.png/.svg)"),
+    dask: str | None = typer.Option(None, help="dask scheduler address, or 'local'"),
+) -> None:
+    """Simulated power with its Monte Carlo interval; optional curve and sample size."""
+    from ldnkit.research.power import power_curve, sample_size
+
+    d = _design(name)
+    a = _assumptions(effect, responders, missing, dropout, clip)
+    client = None
+    if dask:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ValidationError(
+                "dask", "install the optional extra: pip install 'ldnkit[dask]'"
+            ) from None
+        client = Client(processes=False) if dask == "local" else Client(dask)
+    try:
+        if target is not None:
+            n, pc = sample_size(
+                d, target, a, n_trials=trials, alpha=alpha, seed=seed, client=client
+            )
+            _power_table(pc.results)
+            console.print(f"Sample size for power {target:.0%}: [bold]{n}[/] patients")
+            if plot:
+                pc.plot(plot, target=target)
+            return
+        ns = [int(x) for x in curve.split(",")] if curve else [patients]
+        total = trials * len(ns)
+        with _progress(total) as bar:
+            task = bar.add_task("power", total=total)
+            pc = power_curve(
+                d,
+                ns,
+                a,
+                n_trials=trials,
+                alpha=alpha,
+                seed=seed,
+                client=client,
+                progress=lambda k: bar.advance(task, k),
+            )
+        _power_table(pc.results)
+        if len(ns) == 1:
+            console.print(pc.results[0].summary())
+        if plot:
+            pc.plot(plot, target=target)
+            console.print(f"power curve written to {plot}")
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _power_table(results: list) -> None:
+    t = Table(title="Simulated power")
+    for col in ("patients", "power", "MC SE", "95% CI", "mean estimate", "trials"):
+        t.add_column(col)
+    for r in results:
+        lo, hi = r.conf_int()
+        t.add_row(
+            str(r.n_patients),
+            f"{r.power:.3f}",
+            f"{r.mc_se:.3f}",
+            f"{lo:.3f}-{hi:.3f}",
+            f"{r.to_dict()['mean_estimate']:.3f}",
+            str(r.n_trials),
+        )
+    console.print(t)
+
+
+@trial_app.command("analyze")
+def analyze_cmd(
+    file: Path = typer.Argument(..., help="tidy CSV or Parquet, one row per patient-day"),
+    out: Path = typer.Option(Path("trial_report"), help="folder for report.md, JSON, plots"),
+    summary_days: int = typer.Option(7, help="diary days at the end of each treatment phase"),
+) -> None:
+    """Analyse a trial table and write a report (tables + plots) in one go."""
+    from ldnkit.research.analysis import analyze_trial, read_trial
+
+    res = analyze_trial(read_trial(file), summary_days=summary_days)
+    console.print(res.summary())
+    files = res.report(out)
+    console.print(f"report written: {', '.join(str(f) for f in files)}")
+
+
+def meta_cmd(
+    file: Path | None = typer.Argument(
+        None, help="CSV: study + yi,vi | yi,se | estimate,ci_lower,ci_upper | m1..n2 | a,b,c,d"
+    ),
+    ldn: bool = typer.Option(False, "--ldn", help="pool the shipped LDN trials dataset"),
+    method: str = typer.Option("REML", help="FE, DL, REML or PM"),
+    hartung_knapp: bool = typer.Option(True, "--hk/--no-hk", help="Hartung-Knapp adjustment"),
+    forest: Path | None = typer.Option(None, help="write a forest plot (.png/.svg)"),
+    funnel: Path | None = typer.Option(None, help="write a funnel plot (.png/.svg)"),
+    loo: bool = typer.Option(False, "--leave-one-out", help="also print leave-one-out"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Meta-analysis of a CSV of study results (or --ldn for the published LDN trials)."""
+    import pandas as pd
+
+    from ldnkit.research.meta import effects_from_table, meta_analysis
+    from ldnkit.research.published import load_trials_meta, pooled_ldn_example
+
+    if ldn:
+        res = pooled_ldn_example(method=method, hartung_knapp=hartung_knapp)
+        data = load_trials_meta()
+    else:
+        if file is None:
+            raise ValidationError("file", "give a CSV file or --ldn")
+        if not file.exists():
+            raise ValidationError("file", f"{file} does not exist")
+        labels, yi, vi, measure = effects_from_table(pd.read_csv(file))
+        res = meta_analysis(
+            yi, vi, labels=labels, method=method, hartung_knapp=hartung_knapp, measure=measure
+        )
+        data = None
+    if as_json:
+        console.print_json(json.dumps(res.to_dict()))
+    else:
+        console.print(res.summary())
+        if data is not None:
+            console.print("\nPublished pooled estimates for comparison:")
+            for p in data.published_pooled:
+                console.print(
+                    f"  {p.id}: {p.measure} {p.estimate} ({p.ci[0]} to {p.ci[1]}), "
+                    f"I2 {p.I2_percent}% - {p.population} [{', '.join(p.sources)}]"
+                )
+            console.print("\nHow each trial's figure became an SMD:")
+            for t in data.trials:
+                how = t.effect.method if t.effect else f"not pooled: {t.exclusion}"
+                console.print(f"  {t.label}: {how}; reported: {t.reported}")
+    if loo:
+        t = Table(title="Leave-one-out")
+        for col in ("omitted", "estimate", "95% CI", "p", "tau^2", "I^2"):
+            t.add_column(col)
+        for r in res.leave_one_out():
+            t.add_row(
+                r.omitted,
+                f"{r.estimate:.4f}",
+                f"{r.ci_lower:.4f} to {r.ci_upper:.4f}",
+                f"{r.pvalue:.3g}",
+                f"{r.tau2:.4f}",
+                f"{r.I2:.1f}%",
+            )
+        console.print(t)
+    if forest:
+        res.plot_forest(forest)
+        console.print(f"forest plot written to {forest}")
+    if funnel:
+        res.plot_funnel(funnel)
+        console.print(f"funnel plot written to {funnel}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `ldnkit trial ...` and `ldnkit meta` to the main app."""
+    app.add_typer(trial_app, name="trial")
+    app.command("meta")(meta_cmd)
+
+
+__all__ = ["register", "trial_app"]

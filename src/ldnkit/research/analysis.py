@@ -1,0 +1,378 @@
+"""Analysis of a real LDN trial from a tidy table (one row per patient-day).
+
+Columns: `patient`, `day`, `phase`, `severity` (required); `treatment` (none/placebo/ldn,
+derived from phase names baseline/placebo/ldn/washout when absent), `sequence` (crossovers),
+visit measurements `mechanical_threshold`, `heat_threshold`, `cold_threshold` (blank on
+non-visit days) and `esr` (baseline, on any one row per patient).
+
+One call, `analyze_trial(frame)`, gives the protocol's outcomes (seed 000): change in symptom
+severity by phase; percentage reduction with LDN over placebo; the primary random-intercept
+mixed model (statsmodels MixedLM, REML) of per-phase summaries, the same model the power
+simulation uses; responder rates at 30% and 50% (IMMPACT, dworkin-2008); pain-threshold
+changes; and the correlation of baseline ESR with response (younger-2009).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ldnkit.errors import ValidationError
+
+__all__ = ["REQUIRED_COLUMNS", "THRESHOLDS", "TrialAnalysis", "analyze_trial", "read_trial"]
+
+REQUIRED_COLUMNS = ("patient", "day", "phase", "severity")
+THRESHOLDS = ("mechanical_threshold", "heat_threshold", "cold_threshold")
+_PHASE_TREATMENT = {"baseline": "none", "washout": "none", "placebo": "placebo", "ldn": "ldn"}
+
+
+def read_trial(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet trial table and check its columns."""
+    p = Path(path)
+    if not p.exists():
+        raise ValidationError("file", f"{p} does not exist")
+    try:
+        frame = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
+    except (ValueError, OSError) as exc:
+        raise ValidationError("file", f"{p.name}: cannot be read ({exc})") from None
+    return _validate(frame)
+
+
+def _validate(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValidationError(
+            "csv",
+            f"missing required column(s): {', '.join(missing)} "
+            f"(need {', '.join(REQUIRED_COLUMNS)})",
+        )
+    df = frame.copy()
+    df["patient"] = df["patient"].astype(str)
+    df["phase"] = df["phase"].astype(str)
+    for col in ("day", "severity", *THRESHOLDS, "esr"):
+        if col in df.columns:
+            df[col] = pd.to_numeric(df[col], errors="coerce")
+    if df["day"].isna().any():
+        raise ValidationError("day", "every row needs a numeric study day")
+    if "treatment" not in df.columns:
+        unknown = sorted(set(df["phase"].str.lower()) - set(_PHASE_TREATMENT))
+        if unknown:
+            raise ValidationError(
+                "treatment",
+                f"phases {unknown} need a 'treatment' column (none/placebo/ldn)",
+            )
+        df["treatment"] = df["phase"].str.lower().map(_PHASE_TREATMENT)
+    df["treatment"] = df["treatment"].astype(str).str.lower()
+    bad = sorted(set(df["treatment"]) - {"none", "placebo", "ldn"})
+    if bad:
+        raise ValidationError("treatment", f"unknown treatment values {bad}")
+    if not {"placebo", "ldn"} <= set(df["treatment"]):
+        raise ValidationError("treatment", "the table needs both placebo and ldn days")
+    if "baseline" not in set(df["phase"].str.lower()):
+        raise ValidationError("phase", "a 'baseline' phase is needed for change from baseline")
+    return df.sort_values(["patient", "day"]).reset_index(drop=True)
+
+
+@dataclass
+class TrialAnalysis:
+    """Tables and model results of one trial; `report()` writes them with plots."""
+
+    n_patients: int
+    summary_days: int
+    phase_table: pd.DataFrame
+    patient_table: pd.DataFrame
+    percent_reduction: dict[str, float]
+    mixed_model: dict[str, float]
+    responders: pd.DataFrame
+    thresholds: pd.DataFrame
+    esr: dict[str, float]
+    daily_means: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        mm = self.mixed_model
+        pr = self.percent_reduction
+        lines = [
+            f"Trial analysis: {self.n_patients} patients "
+            f"(treatment summaries = last {self.summary_days} diary days)",
+            "",
+            "Change in symptom severity from baseline, by phase:",
+            self.phase_table.to_string(index=False, float_format=lambda v: f"{v:.2f}"),
+            "",
+            f"Reduction from baseline: LDN {pr['ldn_percent']:.1f}% vs placebo "
+            f"{pr['placebo_percent']:.1f}%; LDN over placebo {pr['difference_points']:.1f} "
+            f"percentage points (paired t p = {pr['pvalue']:.3g})",
+            f"Mixed model (REML, random intercept), LDN - placebo: {mm['estimate']:.3f} "
+            f"(SE {mm['se']:.3f}, 95% CI {mm['ci_lower']:.3f} to {mm['ci_upper']:.3f}, "
+            f"p = {mm['pvalue']:.3g})",
+            "",
+            "Responders (reduction from baseline):",
+            self.responders.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+        ]
+        if len(self.thresholds):
+            lines += [
+                "",
+                "Pain thresholds, LDN minus placebo phase:",
+                self.thresholds.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+            ]
+        if self.esr:
+            lines += [
+                "",
+                f"Baseline ESR vs response (LDN over placebo, %): Pearson r = {self.esr['pearson_r']:.3f} "
+                f"(R^2 = {self.esr['r_squared']:.3f}, p = {self.esr['pearson_p']:.3g}); "
+                f"Spearman rho = {self.esr['spearman_rho']:.3f}",
+            ]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_patients": self.n_patients,
+            "summary_days": self.summary_days,
+            "phases": self.phase_table.to_dict(orient="records"),
+            "percent_reduction": self.percent_reduction,
+            "mixed_model": self.mixed_model,
+            "responders": self.responders.to_dict(orient="records"),
+            "thresholds": self.thresholds.to_dict(orient="records"),
+            "esr": self.esr,
+            "notes": self.notes,
+        }
+
+    def report(self, outdir: str | Path) -> list[Path]:
+        """Write report.md, report.json, patients.csv and the plots; return their paths."""
+        from ldnkit.research.report import write_trial_report
+
+        return write_trial_report(self, Path(outdir))
+
+
+def _window(group: pd.DataFrame, last: int) -> float:
+    vals = group.sort_values("day")["severity"].dropna()
+    days = group.sort_values("day").loc[vals.index, "day"]
+    if vals.empty:
+        return math.nan
+    cutoff = group["day"].max() - last + 1
+    tail = vals[days >= cutoff]
+    return float(tail.mean()) if len(tail) else math.nan
+
+
+def _ci(x: np.ndarray) -> tuple[float, float, float, float]:
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n < 2:
+        return (float(np.mean(x)) if n else math.nan, math.nan, math.nan, math.nan)
+    m, s = float(np.mean(x)), float(np.std(x, ddof=1))
+    h = stats.t.ppf(0.975, n - 1) * s / math.sqrt(n)
+    return m, s, m - h, m + h
+
+
+def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis:
+    """Analyse a trial table (see module docstring); raises ValidationError naming the problem."""
+    if summary_days < 1:
+        raise ValidationError("summary_days", "must be at least 1")
+    df = _validate(frame)
+    notes: list[str] = []
+    base = df[df["phase"].str.lower() == "baseline"].groupby("patient")["severity"].mean()
+    summ: dict[str, pd.Series] = {"baseline": base}
+    first_day: dict[str, pd.Series] = {}
+    for treat in ("placebo", "ldn"):
+        sub = df[df["treatment"] == treat]
+        summ[treat] = sub.groupby("patient").apply(
+            lambda g: _window(g, summary_days), include_groups=False
+        )
+        first_day[treat] = sub.groupby("patient")["day"].min()
+    pt = pd.DataFrame(summ)
+    pt["placebo_change"] = pt["placebo"] - pt["baseline"]
+    pt["ldn_change"] = pt["ldn"] - pt["baseline"]
+    pt["placebo_pct_reduction"] = -100 * pt["placebo_change"] / pt["baseline"]
+    pt["ldn_pct_reduction"] = -100 * pt["ldn_change"] / pt["baseline"]
+    pt["ldn_over_placebo_pct"] = pt["ldn_pct_reduction"] - pt["placebo_pct_reduction"]
+    complete = pt[["baseline", "placebo", "ldn"]].notna().all(axis=1)
+    if (~complete).any():
+        notes.append(
+            f"{int((~complete).sum())} patient(s) lack a baseline, placebo or LDN summary and "
+            "are left out of paired comparisons (the mixed model uses what they have)"
+        )
+    cp = pt[complete]
+    n = int(complete.sum())
+    if n < 2:
+        raise ValidationError(
+            "patient", "fewer than 2 patients have baseline, placebo and LDN data"
+        )
+
+    rows = []
+    for name, col in (("baseline", "baseline"), ("placebo", "placebo"), ("ldn", "ldn")):
+        m, s, _, _ = _ci(cp[col].to_numpy())
+        ch = (cp[col] - cp["baseline"]).to_numpy()
+        cm, cs, clo, chi = _ci(ch) if name != "baseline" else (0.0, 0.0, 0.0, 0.0)
+        rows.append(
+            {
+                "phase": name,
+                "n": n,
+                "mean": m,
+                "sd": s,
+                "change": cm,
+                "change_sd": cs,
+                "change_ci_lower": clo,
+                "change_ci_upper": chi,
+            }
+        )
+    phase_table = pd.DataFrame(rows)
+
+    diff = cp["ldn_over_placebo_pct"].to_numpy()
+    t = stats.ttest_rel(cp["ldn_pct_reduction"], cp["placebo_pct_reduction"])
+    percent = {
+        "ldn_percent": float(cp["ldn_pct_reduction"].mean()),
+        "placebo_percent": float(cp["placebo_pct_reduction"].mean()),
+        "difference_points": float(np.mean(diff)),
+        "relative_to_placebo_percent": float(
+            100 * (cp["ldn"].mean() - cp["placebo"].mean()) / cp["placebo"].mean()
+        ),
+        "pvalue": float(t.pvalue),
+    }
+
+    mixed = _mixed_model(df, pt, first_day)
+
+    resp_rows = []
+    for cut in (30, 50):
+        ldn_r = (cp["ldn_pct_reduction"] >= cut).to_numpy()
+        pla_r = (cp["placebo_pct_reduction"] >= cut).to_numpy()
+        b = int(np.sum(ldn_r & ~pla_r))
+        c = int(np.sum(~ldn_r & pla_r))
+        p = float(stats.binomtest(b, b + c).pvalue) if b + c else 1.0
+        resp_rows.append(
+            {
+                "threshold_percent": cut,
+                "ldn_rate": float(ldn_r.mean()),
+                "placebo_rate": float(pla_r.mean()),
+                "discordant_ldn_only": b,
+                "discordant_placebo_only": c,
+                "mcnemar_exact_p": p,
+            }
+        )
+    responders = pd.DataFrame(resp_rows)
+
+    thr_rows = []
+    for col in THRESHOLDS:
+        if col not in df.columns or df[col].notna().sum() == 0:
+            continue
+        by = df.dropna(subset=[col]).groupby(["patient", "treatment"])[col].mean().unstack()
+        if not {"placebo", "ldn"} <= set(by.columns):
+            notes.append(f"{col}: no visits in both the placebo and LDN phases")
+            continue
+        d = (by["ldn"] - by["placebo"]).dropna().to_numpy()
+        m, s, lo, hi = _ci(d)
+        p = float(stats.ttest_1samp(d, 0).pvalue) if d.size > 1 else math.nan
+        base_col = by["none"] if "none" in by.columns else pd.Series(dtype=float)
+        thr_rows.append(
+            {
+                "measure": col,
+                "n": int(d.size),
+                "baseline_mean": float(base_col.mean()) if len(base_col) else math.nan,
+                "placebo_mean": float(by["placebo"].mean()),
+                "ldn_mean": float(by["ldn"].mean()),
+                "ldn_minus_placebo": m,
+                "ci_lower": lo,
+                "ci_upper": hi,
+                "pvalue": p,
+            }
+        )
+    thresholds = pd.DataFrame(thr_rows)
+
+    esr: dict[str, float] = {}
+    if "esr" in df.columns and df["esr"].notna().any():
+        e = df.dropna(subset=["esr"]).groupby("patient")["esr"].first()
+        joined = pd.concat([e, cp["ldn_over_placebo_pct"]], axis=1, join="inner").dropna()
+        if len(joined) >= 3:
+            r, rp = stats.pearsonr(joined["esr"], joined["ldn_over_placebo_pct"])
+            rho, sp = stats.spearmanr(joined["esr"], joined["ldn_over_placebo_pct"])
+            esr = {
+                "n": float(len(joined)),
+                "pearson_r": float(r),
+                "pearson_p": float(rp),
+                "r_squared": float(r**2),
+                "spearman_rho": float(rho),
+                "spearman_p": float(sp),
+            }
+        else:
+            notes.append("ESR recorded for fewer than 3 analysable patients")
+
+    if "esr" in df.columns:
+        pt["esr"] = df.dropna(subset=["esr"]).groupby("patient")["esr"].first()
+    daily = df.groupby(["day", "phase"], as_index=False)["severity"].agg(["mean", "count"])
+    pt_out = pt.reset_index().rename(columns={"index": "patient"})
+    return TrialAnalysis(
+        n_patients=int(df["patient"].nunique()),
+        summary_days=summary_days,
+        phase_table=phase_table,
+        patient_table=pt_out,
+        percent_reduction=percent,
+        mixed_model=mixed,
+        responders=responders,
+        thresholds=thresholds,
+        esr=esr,
+        daily_means=daily,
+        notes=notes,
+    )
+
+
+def _mixed_model(
+    df: pd.DataFrame, pt: pd.DataFrame, first_day: dict[str, pd.Series]
+) -> dict[str, float]:
+    """Primary analysis, the same model as the power simulation (`power.protocol_fit`):
+    randomised crossover: period summaries ~ period + treatment; fixed-order protocol:
+    baseline, placebo and LDN summaries ~ phase; random intercept per patient, REML;
+    LDN minus placebo contrast."""
+    import statsmodels.formula.api as smf
+
+    rows = []
+    crossover = "sequence" in df.columns and df["sequence"].nunique() > 1
+    for patient, r in pt.iterrows():
+        order = sorted(
+            (t for t in ("placebo", "ldn") if pd.notna(first_day[t].get(patient))),
+            key=lambda t: first_day[t][patient],
+        )
+        for treat in ("placebo", "ldn") if crossover else ("baseline", "placebo", "ldn"):
+            if pd.isna(r[treat]):
+                continue
+            period = 0 if treat == "baseline" else order.index(treat) + 1
+            rows.append(
+                {
+                    "y": r[treat],
+                    "patient": patient,
+                    "placebo": float(treat == "placebo"),
+                    "ldn": float(treat == "ldn"),
+                    "period2": float(period == 2),
+                }
+            )
+    data = pd.DataFrame(rows)
+    formula = "y ~ ldn + period2" if crossover else "y ~ placebo + ldn"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = smf.mixedlm(formula, data, groups=data["patient"]).fit(
+            reml=True, method=["bfgs"], gtol=1e-10, maxiter=2000
+        )
+    c = np.array(
+        [1.0 if k == "ldn" else -1.0 if k == "placebo" else 0.0 for k in res.fe_params.index]
+    )
+    est = float(c @ res.fe_params.to_numpy())
+    cov = res.cov_params().loc[res.fe_params.index, res.fe_params.index].to_numpy()
+    se = float(math.sqrt(c @ cov @ c))
+    z = est / se
+    return {
+        "estimate": est,
+        "se": se,
+        "ci_lower": est - 1.959963984540054 * se,
+        "ci_upper": est + 1.959963984540054 * se,
+        "pvalue": float(2 * stats.norm.sf(abs(z))),
+        "patient_variance": float(res.cov_re.iloc[0, 0]),
+        "residual_variance": float(res.scale),
+        "n_observations": float(len(data)),
+        "period_adjusted": float(crossover),
+    }
