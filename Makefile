@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench clean venv
+.PHONY: run test lint format bench bench-web browser-deps clean venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +14,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## make run: install ldnkit and run the main job.
+## make run: upgrade the database, seed the demo clinic once, serve on http://127.0.0.1:8000.
+## A second `make run` keeps the data (LDNKIT_DATABASE_URL picks another database).
 run: $(STAMP)
-	$(BIN)/ldnkit demo
+	$(BIN)/ldnkit seed-demo --url http://127.0.0.1:8000
+	$(BIN)/ldnkit serve --host 127.0.0.1 --port 8000
+
+## Debian's chromium for the browser tests, installed only when missing (CI runs as root).
+## Never a downloaded browser: Playwright drives /usr/bin/chromium.
+browser-deps:
+	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 ## make test: lint, then the whole suite (unit, property, database, API, browser).
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
@@ -33,6 +40,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
+
+bench-web: $(STAMP)
+	$(BIN)/python benchmarks/web.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache test-artifacts

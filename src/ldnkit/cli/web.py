@@ -1,0 +1,66 @@
+"""`ldnkit serve` and `ldnkit seed-demo`: the web app and its demo clinic."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def _print_logins(console: Console, url: str) -> None:
+    from ldnkit.web.demo_seed import LOGINS
+
+    table = Table(title=f"Demo logins for {url}")
+    for col in ("username", "password", "role", "who"):
+        table.add_column(col)
+    for login in LOGINS:
+        table.add_row(login.username, login.password, login.role, login.who)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("seed-demo")
+    def seed_demo_cmd(
+        url: str = typer.Option("http://127.0.0.1:8000", help="Where the app will be served"),
+    ) -> None:
+        """Upgrade the database and seed the demo clinic once (a second run keeps the data)."""
+        from ldnkit.store import create_store_engine, upgrade
+        from ldnkit.web import WebSettings
+        from ldnkit.web.demo_seed import seed_demo
+
+        console = Console()
+        settings = WebSettings()
+        engine = create_store_engine(settings.url())
+        upgrade(engine)
+        created = seed_demo(engine, settings.current_date())
+        engine.dispose()
+        console.print(
+            "Seeded the demo clinic." if created else "Demo clinic already present; kept as is."
+        )
+        _print_logins(console, url)
+
+    @app.command("serve")
+    def serve_cmd(
+        host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
+        port: int = typer.Option(8000, help="TCP port"),
+        upgrade_db: bool = typer.Option(True, help="Apply database migrations first"),
+        access_log: bool = typer.Option(True, help="Log each request (paths carry ids only)"),
+    ) -> None:
+        """Serve the web app and JSON API (OpenAPI at /docs) with uvicorn."""
+        import uvicorn
+
+        from ldnkit.store import upgrade
+        from ldnkit.web import WebSettings, create_app
+
+        settings = WebSettings()
+        if upgrade_db:
+            upgrade(settings.url())
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+            access_log=access_log,
+            log_level="info",
+        )

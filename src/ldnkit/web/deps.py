@@ -1,0 +1,232 @@
+"""Access rules as FastAPI dependencies: who is calling, what role, which patient.
+
+Routes declare what they need (`Depends(current_clinician)`, `Depends(patient_in_scope)`);
+no handler re-checks ownership inline. `patient_in_scope` is the single rule for patient data:
+a clinician reaches only patients assigned to them, a patient only themselves, an admin no
+patient data at all; unknown ids are 404, someone else's patient 403. Reading patient data
+writes an audit row (who, what, when) before the data is returned; writes are audited by the
+store repositories in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from sqlalchemy import func, select
+
+from ldnkit.errors import Forbidden, NotFound
+from ldnkit.store.models import AuditEvent, User
+from ldnkit.store.models import Patient as PatientRow
+from ldnkit.store.repositories import audit
+from ldnkit.web.db import Database
+from ldnkit.web.errors import NotAuthenticated
+from ldnkit.web.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
+from ldnkit.web.settings import WebSettings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in account, as the access rules see it."""
+
+    user_id: int
+    username: str
+    role: str
+    clinician_id: int | None
+    patient_id: int | None
+
+    @property
+    def actor(self) -> str:
+        """The audit log's short code for this account (never a name)."""
+        return f"user:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class PatientRef:
+    """A patient the caller may see: identity only, loaded by the access rule."""
+
+    id: int
+    clinician_id: int
+    given_name: str
+    family_name: str
+    birth_date: dt.date | None
+    mrn: str | None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_settings(request: Request) -> WebSettings:
+    return request.app.state.settings
+
+
+def today(request: Request) -> dt.date:
+    return request.app.state.settings.current_date()
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def last_logout(session, user_id: int) -> dt.datetime | None:  # type: ignore[no-untyped-def]
+    """When this account last logged out (every token issued before is void)."""
+    return session.scalar(
+        select(func.max(AuditEvent.at)).where(
+            AuditEvent.entity == "user",
+            AuditEvent.entity_id == user_id,
+            AuditEvent.action == "logout",
+        )
+    )
+
+
+def optional_user(request: Request, db: Database = Depends(get_db)) -> Principal | None:
+    """The account behind the session cookie or Bearer token, if it is valid and active."""
+    cached = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached
+    bearer = _bearer(request)
+    token = bearer or request.cookies.get(SESSION_COOKIE)
+    claims = request.app.state.signer.verify(token)
+    if claims is None:
+        return None
+    with db.read() as session:
+        user = session.get(User, claims.user_id)
+        if user is None or not user.active:
+            return None
+        logout = last_logout(session, user.id)
+        if logout is not None:
+            if logout.tzinfo is None:
+                logout = logout.replace(tzinfo=dt.UTC)
+            if logout.timestamp() >= claims.issued_at:
+                return None
+        principal = Principal(user.id, user.username, user.role, user.clinician_id, user.patient_id)
+    request.state.user = principal
+    request.state.auth_via = "bearer" if bearer else "cookie"
+    return principal
+
+
+def current_user(user: Principal | None = Depends(optional_user)) -> Principal:
+    if user is None:
+        raise NotAuthenticated("not logged in")
+    return user
+
+
+def _role(*roles: str):  # type: ignore[no-untyped-def]
+    def check(user: Principal = Depends(current_user)) -> Principal:
+        if user.role not in roles:
+            raise Forbidden(f"this needs a {' or '.join(roles)} account")
+        return user
+
+    return check
+
+
+current_clinician = _role("clinician")
+current_patient = _role("patient")
+current_admin = _role("admin")
+
+
+def patient_in_scope(
+    request: Request,
+    patient_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    user: Principal = Depends(current_user),
+    db: Database = Depends(get_db),
+) -> PatientRef:
+    """The patient named in the path, if the caller may see them; audits every read."""
+    with db.read() as session:
+        row = session.get(PatientRow, patient_id)
+        if row is None:
+            raise NotFound("patient", str(patient_id))
+        ref = PatientRef(
+            row.id, row.clinician_id, row.given_name, row.family_name, row.birth_date, row.mrn
+        )
+    allowed = (user.role == "clinician" and user.clinician_id == ref.clinician_id) or (
+        user.role == "patient" and user.patient_id == ref.id
+    )
+    if not allowed:
+        raise Forbidden("this patient's record is not yours to see")
+    if request.method in SAFE_METHODS:
+        route = request.scope.get("route")
+        what = getattr(route, "name", "read") or "read"
+        db.write(
+            lambda s: audit.record(
+                s,
+                actor=user.actor,
+                action="read",
+                entity="patient",
+                entity_id=ref.id,
+                details={"view": what[:64]},
+            )
+        )
+    return ref
+
+
+def clinician_patient(
+    ref: PatientRef = Depends(patient_in_scope), user: Principal = Depends(current_user)
+) -> PatientRef:
+    """A patient in scope whose record the caller may change: their clinician only."""
+    if user.role != "clinician":
+        raise Forbidden("only the patient's clinician may change this")
+    return ref
+
+
+async def csrf_protect(request: Request) -> None:
+    """Every state-changing request that relies on the browser's cookies needs a CSRF token.
+
+    Bearer-token API calls are exempt (a browser never attaches that header on its own), as
+    are API calls without a session cookie (there is nothing ambient to abuse).
+    """
+    if request.method in SAFE_METHODS or _bearer(request):
+        return
+    if request.url.path.startswith("/api") and SESSION_COOKIE not in request.cookies:
+        return
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    if not request.app.state.signer.csrf_ok(request.cookies.get(CSRF_COOKIE), submitted):
+        raise Forbidden("missing or invalid CSRF token; reload the page and try again")
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+Clinician = Annotated[Principal, Depends(current_clinician)]
+Admin = Annotated[Principal, Depends(current_admin)]
+InScope = Annotated[PatientRef, Depends(patient_in_scope)]
+ClinicianScope = Annotated[PatientRef, Depends(clinician_patient)]
+Db = Annotated[Database, Depends(get_db)]
+Today = Annotated[dt.date, Depends(today)]
+
+__all__ = [
+    "Admin",
+    "Clinician",
+    "ClinicianScope",
+    "CurrentUser",
+    "Db",
+    "InScope",
+    "PatientRef",
+    "Principal",
+    "Today",
+    "clinician_patient",
+    "csrf_protect",
+    "current_admin",
+    "current_clinician",
+    "current_patient",
+    "current_user",
+    "get_db",
+    "optional_user",
+    "patient_in_scope",
+    "today",
+]

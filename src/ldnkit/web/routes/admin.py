@@ -1,0 +1,111 @@
+"""Administration: the audit log (who read or changed what, when) and clinician accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from ldnkit.inputs import parse_model
+from ldnkit.store import repositories as repo
+from ldnkit.store.repositories import audit
+from ldnkit.web import forms
+from ldnkit.web.deps import Admin, Db
+from ldnkit.web.schemas import AuditOut, ClinicianIn, ClinicianOut
+from ldnkit.web.templating import form_page, render
+
+api = APIRouter(prefix="/api/admin", tags=["admin"])
+pages = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def _events(db: Db, entity: str | None, entity_id: int | None, limit: int) -> list[dict[str, Any]]:
+    with db.read() as s:
+        return [
+            {
+                "id": e.id,
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "entity": e.entity,
+                "entity_id": e.entity_id,
+                "details": e.details or {},
+            }
+            for e in audit.list_events(s, entity=entity, entity_id=entity_id, limit=limit)
+        ]
+
+
+@api.get("/audit", response_model=list[AuditOut])
+def api_audit(
+    user: Admin,
+    db: Db,
+    entity: Annotated[str | None, Query(max_length=64)] = None,
+    entity_id: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Newest audit events first, optionally for one record (e.g. entity=patient&entity_id=3)."""
+    return _events(db, entity, entity_id, limit)
+
+
+def _create_clinician(body: ClinicianIn, actor: str):  # type: ignore[no-untyped-def]
+    def job(s: Session) -> ClinicianOut:
+        clinician = repo.create_clinician(s, name=body.name, email=body.email, actor=actor)
+        user = repo.create_user(
+            s,
+            username=body.username,
+            password=body.password,
+            role="clinician",
+            clinician_id=clinician.id,
+            actor=actor,
+        )
+        return ClinicianOut(clinician_id=clinician.id, user_id=user.id, username=user.username)
+
+    return job
+
+
+@api.post("/clinicians", response_model=ClinicianOut, status_code=201)
+def api_create_clinician(body: ClinicianIn, user: Admin, db: Db) -> ClinicianOut:
+    """Create a clinician and their login."""
+    return db.write(_create_clinician(body, user.actor))
+
+
+@pages.get("/audit")
+def audit_page(
+    request: Request,
+    user: Admin,
+    db: Db,
+    entity: Annotated[str | None, Query(max_length=64)] = None,
+    entity_id: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+) -> Response:
+    events = _events(db, entity or None, entity_id, 300)
+    return render(
+        request, "admin_audit.html", {"events": events, "entity": entity, "entity_id": entity_id}
+    )
+
+
+@pages.get("/users")
+def users_page(request: Request, user: Admin, db: Db) -> Response:
+    with db.read() as s:
+        users = repo.list_users(s)
+    return render(request, "admin_users.html", {"users": users, "values": {}})
+
+
+@pages.post("/users")
+async def users_submit(request: Request, user: Admin, db: Db) -> Response:
+    form = await request.form()
+    request.state.form_values = forms.values(form)
+    with db.read() as s:
+        users = repo.list_users(s)
+    form_page(request, "admin_users.html", users=users)
+    body = parse_model(
+        ClinicianIn,
+        {
+            "name": forms.text(form, "name"),
+            "email": forms.text(form, "email") or None,
+            "username": forms.text(form, "username"),
+            "password": str(form.get("password") or ""),
+        },
+    )
+    await db.awrite(_create_clinician(body, user.actor))
+    return RedirectResponse("/admin/users?created=1", status_code=303)

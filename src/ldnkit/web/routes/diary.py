@@ -1,0 +1,161 @@
+"""The patient diary: today's dose, the 30-second diary form, history, today's advice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ldnkit.clinical.diary import SEVERITIES, DiaryEntry
+from ldnkit.errors import NotFound
+from ldnkit.evidence import default_evidence
+from ldnkit.store import repositories as repo
+from ldnkit.web import forms, services
+from ldnkit.web.charts import timeline_svg
+from ldnkit.web.deps import CurrentUser, Db, InScope, Today
+from ldnkit.web.schemas import AdviceOut, DiaryOut
+from ldnkit.web.templating import form_page, render
+
+api = APIRouter(prefix="/api/patients/{patient_id}", tags=["diary"])
+pages = APIRouter(prefix="/patients/{patient_id}", include_in_schema=False)
+
+
+def _store_job(patient_id: int, data: Any, today: dt.date, actor: str):  # type: ignore[no-untyped-def]
+    def job(s):  # type: ignore[no-untyped-def]
+        row = repo.add_diary_entry(s, patient_id, data, today=today, actor=actor)
+        return services.diary_row_dict(row)
+
+    return job
+
+
+@api.get("/diary", response_model=list[DiaryOut])
+def api_list(
+    patient: InScope, db: Db, start: dt.date | None = None, end: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """The current revision of each day, oldest first."""
+    with db.read() as s:
+        return [
+            services.diary_row_dict(r)
+            for r in repo.current_entries(s, patient.id, start=start, end=end)
+        ]
+
+
+@api.post("/diary", response_model=DiaryOut, status_code=201)
+async def api_add(
+    patient: InScope, body: DiaryEntry, user: CurrentUser, db: Db, today: Today
+) -> dict[str, Any]:
+    """Record a day's entry; a second entry for the same day is kept as a correction.
+
+    The response is sent only after the entry is committed to disk.
+    """
+    return await db.awrite(_store_job(patient.id, body, today, user.actor))
+
+
+@api.get("/diary/{entry_date}/history", response_model=list[DiaryOut])
+def api_history(patient: InScope, entry_date: dt.date, db: Db) -> list[dict[str, Any]]:
+    """Every revision of one day, oldest first (corrections never overwrite)."""
+    with db.read() as s:
+        rows = repo.entry_history(s, patient.id, entry_date)
+        if not rows:
+            raise NotFound("diary entry", f"{patient.id}/{entry_date.isoformat()}")
+        return [services.diary_row_dict(r) for r in rows]
+
+
+@api.get("/advice", response_model=AdviceOut)
+def api_advice(patient: InScope, db: Db, today: Today) -> dict[str, Any]:
+    """Today's response-guided advice with its reasons and sources."""
+    with db.read() as s:
+        return services.advice_for(s, patient.id, today).as_dict()
+
+
+# -- pages -------------------------------------------------------------------------------
+
+
+def _today_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
+    with db.read() as s:
+        plan = services.plan_of(repo.current_plan(s, patient_id))
+        done = repo.current_entries(s, patient_id, start=today, end=today)
+        advice = services.advice_for(s, patient_id, today)
+    step = plan.step_on(today) if plan else None
+    upcoming = None
+    if plan is not None:
+        upcoming = next((st for st in plan.steps if st.start > today), None)
+        visit = next((v for v in plan.visits if v.date >= today), None)
+    else:
+        visit = None
+    return {
+        "plan": plan,
+        "step": step,
+        "next_step": upcoming,
+        "next_visit": visit,
+        "done_today": bool(done),
+        "advice": advice,
+    }
+
+
+@pages.get("/today")
+def today_page(request: Request, patient: InScope, db: Db, today: Today) -> Response:
+    ctx = _today_context(db, patient.id, today)
+    return render(request, "today.html", {"patient": patient, **ctx})
+
+
+def _diary_form_context(db: Db, patient_id: int, today: dt.date, day: dt.date) -> dict[str, Any]:
+    with db.read() as s:
+        plan = services.plan_of(repo.current_plan(s, patient_id))
+        existing = repo.current_entries(s, patient_id, start=day, end=day)
+    return {
+        "planned_mg": plan.dose_on(day) if plan else None,
+        "timing": plan.step_on(day).timing if plan and plan.step_on(day) else "bedtime",
+        "side_effects": default_evidence().side_effects.effects,
+        "severities": SEVERITIES,
+        "day": day,
+        "existing": existing[0] if existing else None,
+    }
+
+
+@pages.get("/diary/new")
+def diary_page(
+    request: Request, patient: InScope, db: Db, today: Today, day: dt.date | None = None
+) -> Response:
+    d = services.check_date("day", day, today) if day else today
+    ctx = _diary_form_context(db, patient.id, today, d)
+    return render(request, "diary_form.html", {"patient": patient, "values": {}, **ctx})
+
+
+@pages.post("/diary")
+async def diary_submit(
+    request: Request, patient: InScope, user: CurrentUser, db: Db, today: Today
+) -> Response:
+    form = await request.form()
+    request.state.form_values = forms.values(form)
+    day = forms.optional_date(form, "entry_date") or today
+    ctx = await run_in_threadpool(_diary_form_context, db, patient.id, today, day)
+    form_page(request, "diary_form.html", patient=patient, **ctx)
+    data = forms.diary_from_form(form, today)
+    row = await db.awrite(_store_job(patient.id, data, today, user.actor))
+    target = (
+        f"/patients/{patient.id}/today?saved={row['revision']}"
+        if user.role == "patient"
+        else f"/patients/{patient.id}#diary"
+    )
+    return RedirectResponse(target, status_code=303)
+
+
+@pages.get("/history")
+def history_page(request: Request, patient: InScope, db: Db, today: Today) -> Response:
+    with db.read() as s:
+        plan = services.plan_of(repo.current_plan(s, patient.id))
+        entries = repo.current_entries(s, patient.id)
+    points = [(e.entry_date, e.pain, e.dose_mg if e.dose_taken else None) for e in entries]
+    return render(
+        request,
+        "history.html",
+        {
+            "patient": patient,
+            "chart": timeline_svg(points, plan, title="My pain and dose", end=today),
+            "entries": list(reversed(entries))[:60],
+        },
+    )

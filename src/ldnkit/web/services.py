@@ -1,0 +1,166 @@
+"""Glue between stored rows and the pure core, shared by the API and the pages.
+
+Each function takes an open session (read or a write job's) and returns plain values; the
+routes decide how to show them. The clinical profile is stored as the core's `Patient` JSON
+with the store's numeric id as the core id and no name (names live only in identity columns).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ldnkit.clinical.diary import DiaryEntry
+from ldnkit.clinical.models import Assessment, Patient, Plan, PlanOptions
+from ldnkit.clinical.screening import screen
+from ldnkit.clinical.titration import plan_for_patient
+from ldnkit.errors import ValidationError
+from ldnkit.inputs import parse_model
+from ldnkit.store import repositories as repo
+from ldnkit.store.models import Assessment as AssessmentRow
+from ldnkit.store.models import DiaryEntryRow
+from ldnkit.store.models import Plan as PlanRow
+from ldnkit.web.advice import AdviceView, todays_advice
+
+#: Dates the clinic accepts for plans and screening, relative to today (keeps arithmetic sane).
+DATE_WINDOW_DAYS = 3660
+
+
+def check_date(field: str, value: dt.date, today: dt.date) -> dt.date:
+    """Refuse dates far from today: typos such as 0202 or 9999 become a clear 422."""
+    if abs((value - today).days) > DATE_WINDOW_DAYS:
+        raise ValidationError(field, f"{value.isoformat()} is more than 10 years from today")
+    return value
+
+
+def core_patient(patient_id: int, profile: dict[str, Any]) -> Patient:
+    """The core's patient for a stored profile (validated again: the profile is input)."""
+    data = {k: v for k, v in (profile or {}).items() if k not in ("id", "name")}
+    return parse_model(Patient, {**data, "id": str(patient_id)}, prefix="profile")
+
+
+def latest_assessment(session: Session, patient_id: int) -> AssessmentRow | None:
+    return session.scalars(
+        select(AssessmentRow)
+        .where(AssessmentRow.patient_id == patient_id)
+        .order_by(AssessmentRow.id.desc())
+        .limit(1)
+    ).first()
+
+
+def plan_of(row: PlanRow | None) -> Plan | None:
+    return Plan.model_validate(row.payload) if row is not None else None
+
+
+def screen_and_save(
+    session: Session, patient_id: int, profile: dict[str, Any], on: dt.date, actor: str
+) -> tuple[int, Assessment]:
+    """Screen the stored profile on a date and keep the result (a write job)."""
+    assessment = screen(core_patient(patient_id, profile), on)
+    row = repo.save_assessment(
+        session,
+        patient_id=patient_id,
+        assessed_on=on,
+        status=assessment.status,
+        payload=assessment.model_dump(mode="json"),
+        actor=actor,
+    )
+    return row.id, assessment
+
+
+def make_plan(
+    patient_id: int,
+    profile: dict[str, Any],
+    protocol_id: str,
+    start: dt.date,
+    options: PlanOptions,
+) -> Plan:
+    """The plan the core builds for this patient (screens first; refuses unsafe starts)."""
+    return plan_for_patient(core_patient(patient_id, profile), protocol_id, start, options)
+
+
+@dataclass(frozen=True)
+class PatientStatus:
+    """One row of the clinician's patient list."""
+
+    screening: str | None
+    screened_on: dt.date | None
+    current_dose_mg: Decimal | None
+    plan_version: int | None
+    responder: str | None
+    last_entry: dt.date | None
+    days_since_entry: int | None
+
+
+def patient_status(session: Session, patient_id: int, today: dt.date) -> PatientStatus:
+    assessment = latest_assessment(session, patient_id)
+    plan_row = repo.current_plan(session, patient_id)
+    plan = plan_of(plan_row)
+    last_entry = session.scalar(
+        select(func.max(DiaryEntryRow.entry_date)).where(
+            DiaryEntryRow.patient_id == patient_id, DiaryEntryRow.superseded.is_(False)
+        )
+    )
+    advice = None
+    if plan is not None:
+        advice = todays_advice(plan, diary_entries(session, patient_id), today)
+    return PatientStatus(
+        screening=assessment.status if assessment else None,
+        screened_on=assessment.assessed_on if assessment else None,
+        current_dose_mg=plan.dose_on(today) if plan else None,
+        plan_version=plan_row.version if plan_row else None,
+        responder=advice.responder if advice else None,
+        last_entry=last_entry,
+        days_since_entry=(today - last_entry).days if last_entry else None,
+    )
+
+
+def diary_entries(session: Session, patient_id: int) -> list[DiaryEntry]:
+    return repo.diary.diary(session, patient_id)
+
+
+def advice_for(session: Session, patient_id: int, today: dt.date) -> AdviceView:
+    plan = plan_of(repo.current_plan(session, patient_id))
+    return todays_advice(plan, diary_entries(session, patient_id), today)
+
+
+def diary_row_dict(row: DiaryEntryRow) -> dict[str, Any]:
+    """A stored diary revision as the API returns it."""
+    return {
+        "id": row.id,
+        "entry_date": row.entry_date,
+        "revision": row.revision,
+        "superseded": row.superseded,
+        "pain": row.pain,
+        "sleep": row.sleep,
+        "mood": row.mood,
+        "energy": row.energy,
+        "clarity": row.clarity,
+        "dose_taken": row.dose_taken,
+        "dose_time": row.dose_time,
+        "dose_mg": row.dose_mg,
+        "side_effects": list(row.side_effects or []),
+        "note": row.note,
+        "recorded_at": row.recorded_at,
+    }
+
+
+__all__ = [
+    "DATE_WINDOW_DAYS",
+    "PatientStatus",
+    "advice_for",
+    "check_date",
+    "core_patient",
+    "diary_entries",
+    "diary_row_dict",
+    "latest_assessment",
+    "make_plan",
+    "patient_status",
+    "plan_of",
+    "screen_and_save",
+]

@@ -1,0 +1,61 @@
+"""Web shell configuration from `LDNKIT_*` environment variables (pydantic-settings).
+
+Defaults give a working embedded setup: the store's SQLite file, a secret key kept in a file
+beside it (so sessions survive a restart of `make run`), cookies marked Secure whenever the
+request arrived over HTTPS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class WebSettings(BaseSettings):
+    """Everything the app factory needs; tests build one explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="LDNKIT_", extra="ignore")
+
+    database_url: str = ""
+    #: HMAC key for session and CSRF tokens; generated and kept in a file when empty.
+    secret_key: str = ""
+    #: "auto": Secure cookies when the request came over HTTPS; "always" / "never" to force.
+    secure_cookies: str = "auto"
+    session_hours: int = 12
+    #: Lock an account after this many failed logins within `lockout_minutes`.
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
+    #: Fixed "today" (YYYY-MM-DD) for reproducible demos and tests; empty: the real date.
+    today: str = ""
+    #: Largest number of queued writes committed in one transaction (group commit).
+    write_batch: int = 64
+
+    def url(self) -> str:
+        from ldnkit.store import database_url
+
+        return database_url(self.database_url or None)
+
+    def current_date(self) -> dt.date:
+        """The shell reads the clock here, once per request; the core only receives dates."""
+        return dt.date.fromisoformat(self.today) if self.today else dt.date.today()
+
+    def resolved_secret(self) -> bytes:
+        """The configured key, else one stored next to the SQLite file (created once)."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        url = make_url(self.url())
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            path = Path(url.database).expanduser().with_suffix(".secret")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                path.write_text(secrets.token_hex(32))
+                path.chmod(0o600)
+            return path.read_text().strip().encode()
+        return secrets.token_hex(32).encode()
+
+
+__all__ = ["WebSettings"]

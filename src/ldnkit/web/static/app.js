@@ -1,0 +1,23 @@
+// ldnkit: progressive enhancement only; every page works without this script.
+// On the diary form, a side effect's severity menu is shown only once the effect is ticked,
+// and the dose time is hidden when the dose was not taken.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll(".se").forEach((row) => {
+    const box = row.querySelector("input[type=checkbox]");
+    const sel = row.querySelector("select");
+    if (!box || !sel) return;
+    const sync = () => { sel.hidden = !box.checked; };
+    box.addEventListener("change", sync);
+    sync();
+  });
+  const time = document.querySelector("input[name=dose_time]");
+  const radios = document.querySelectorAll("input[name=dose_taken]");
+  if (time && radios.length) {
+    const sync = () => {
+      const taken = document.querySelector("input[name=dose_taken]:checked");
+      time.closest("label").hidden = taken && taken.value === "no";
+    };
+    radios.forEach((r) => r.addEventListener("change", sync));
+    sync();
+  }
+});
