@@ -24,18 +24,21 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from ldnkit.errors import NotFound, ValidationError
+from ldnkit.errors import Forbidden, NotFound, ValidationError
 from ldnkit.interop import cds
 
 log = logging.getLogger("ldnkit.interop.cds")
 
 
-async def cds_today() -> dt.date:
-    """The date cards are computed for; override with `app.dependency_overrides`.
+async def cds_today(request: Request) -> dt.date:
+    """The date cards are computed for: the app's fixed demo date (`WebSettings.today`) when
+    it has one, else the real date; tests may override it with `app.dependency_overrides`.
 
     Async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop
     that costs more than the card logic itself on a busy machine."""
-    return dt.date.today()
+    settings = getattr(request.app.state, "settings", None)
+    current = getattr(settings, "current_date", None)
+    return current() if callable(current) else dt.date.today()
 
 
 class FeedbackLog:
@@ -75,6 +78,8 @@ class CdsRoute(APIRoute):
                 return _error(412, "prefetch_missing", keys=list(exc.keys), reason=str(exc))
             except NotFound as exc:
                 return _error(404, "not_found", reason=str(exc))
+            except Forbidden as exc:
+                return _error(403, "forbidden", reason=str(exc))
 
         return route
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
 from ldnkit.errors import Forbidden, LdnkitError, NotFound, ValidationError
@@ -161,9 +162,14 @@ def make_fhir_router(
             bundle = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise fc.FhirInvalid("(body)", "not valid JSON") from None
-        imported = diary_from_bundle(bundle, today=day)
-        plan = plan_from_bundle(bundle)
-        summary = store.apply_import(ref.id, imported, plan, actor=who, today=day)
+
+        def work() -> ImportSummary:
+            imported = diary_from_bundle(bundle, today=day)
+            plan = plan_from_bundle(bundle)
+            return store.apply_import(ref.id, imported, plan, actor=who, today=day)
+
+        # Parsing a large Bundle and waiting for the commit must not stall the event loop.
+        summary = await run_in_threadpool(work)
         return Response(json.dumps(_summary_outcome(summary)), media_type=FHIR_JSON)
 
     return router
