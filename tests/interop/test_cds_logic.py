@@ -70,3 +70,20 @@ def test_feedback_is_checked():
     assert item["override_code"] == "already-addressed"
     with pytest.raises(ValidationError, match="outcome"):
         cds.parse_feedback({"feedback": [{**ok["feedback"][0], "outcome": "maybe"}]})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Fibromyalgia (disorder)", "fibromyalgia"),
+        ("Complex regional pain syndrome type I of left upper limb", "crps"),
+        ("CRPS", "crps"),
+        ("Painful diabetic neuropathy", "painful_diabetic_neuropathy"),
+        ("Crohn's disease of ileum", "crohns_disease"),
+        ("Essential hypertension", None),
+    ],
+)
+def test_condition_text_maps_to_the_evidence(text, expected):
+    from ldnkit.evidence import default_evidence
+
+    assert cds.condition_id(text, default_evidence()) == expected

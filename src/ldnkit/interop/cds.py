@@ -427,11 +427,7 @@ def _chart(req: HookRequest, ev: Evidence, extra: Sequence[dict[str, Any]] = ())
     meds = [m for r in meds_res if (m := core_medication(r)) is not None]
     conditions = []
     for c in _resources(req.prefetch, "conditions", "Condition"):
-        text = _concept_text(c.get("code")).lower()
-        match = next(
-            (k for k, v in ev.conditions.items() if k in text or v.name.lower() in text), None
-        )
-        if match:
+        if match := condition_id(_concept_text(c.get("code")), ev):
             conditions.append(ConditionEntry(code=match))
     allergies = [
         t
@@ -453,6 +449,19 @@ def _chart(req: HookRequest, ev: Evidence, extra: Sequence[dict[str, Any]] = ())
         and _is_ldn(r, ev)
     ]
     return _Chart(patient=patient, ldn=ldn)
+
+
+def condition_id(text: str, ev: Evidence) -> str | None:
+    """The evidence condition an EHR's diagnosis text names (the longest matching name wins,
+    so 'painful diabetic neuropathy' is not read as 'neuropathic pain'); None if none does."""
+    low = " ".join(text.lower().replace("'", "").replace("-", " ").split())
+    best: tuple[int, str] | None = None
+    for cid, cond in ev.conditions.items():
+        terms = {cid.replace("_", " "), cond.name.lower().replace("'", "").replace("-", " ")}
+        for term in terms:
+            if term in low and (best is None or len(term) > best[0]):
+                best = (len(term), cid)
+    return best[1] if best else None
 
 
 def _selected(req: HookRequest) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
