@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -90,9 +90,17 @@ def json_number(value: Decimal) -> int | float:
     return float(value)
 
 
-def to_decimal(value: Any) -> Decimal:
+def to_decimal(value: Any, where: str = "value") -> Decimal:
     """A JSON number back to an exact Decimal (via its shortest repr)."""
-    return Decimal(str(value))
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise FhirInvalid(where, f"not a number: {value!r}")
+    try:
+        out = Decimal(str(value))
+    except InvalidOperation:
+        raise FhirInvalid(where, f"not a number: {value!r}") from None
+    if not out.is_finite():
+        raise FhirInvalid(where, f"not a finite number: {value!r}")
+    return out
 
 
 def validate_resource(resource: dict[str, Any], where: str = "resource") -> Any:

@@ -24,9 +24,10 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from ldnkit.clinical.diary import DiaryEntry, validate_diary_entry
-from ldnkit.clinical.models import ConditionEntry, Patient, Plan, PlanStep
+from ldnkit.clinical.models import Patient, Plan, PlanStep
 from ldnkit.errors import ValidationError
 from ldnkit.evidence import Evidence, default_evidence
+from ldnkit.inputs import parse_model
 from ldnkit.interop import fhir_common as fc
 from ldnkit.interop.fhir_export import SCALE_COMPONENTS
 
@@ -63,6 +64,9 @@ def _entries(bundle: Any) -> list[tuple[int, dict[str, Any]]]:
         res = e.get("resource") if isinstance(e, dict) else None
         if not isinstance(res, dict):
             raise fc.FhirInvalid(f"entry[{i}].resource", "missing")
+        # Every resource is checked before any is read: a Bundle is imported whole or not at
+        # all, and the readers below can rely on the shapes FHIR guarantees.
+        fc.validate_resource(res, f"entry[{i}].resource")
         out.append((i, res))
     return out
 
@@ -177,8 +181,9 @@ def diary_from_bundle(
         else:
             data["dose_taken"] = dose_taken_default
             notes.insert(0, "Imported from FHIR (dose not recorded)")
-        if (comp := _component(res, "dose_mg")) is not None:
-            data["dose_mg"] = fc.to_decimal((comp.get("valueQuantity") or {}).get("value"))
+        comp = _component(res, "dose_mg")
+        if comp is not None and (comp.get("valueQuantity") or {}).get("value") is not None:
+            data["dose_mg"] = fc.to_decimal(comp["valueQuantity"]["value"], f"{where}.component")
         if (comp := _component(res, "dose_time")) is not None:
             data["dose_time"] = comp.get("valueTime")
         if notes:
@@ -289,7 +294,11 @@ def schedule_row(d: dict[str, Any]) -> tuple[Any, ...]:
     when = (rep.get("when") or [None])[0]
 
     def day(v: Any) -> dt.date | None:
-        return dt.date.fromisoformat(v[:10]) if isinstance(v, str) else None
+        # FHIR allows partial dates ("2026-03"); they cannot bound a dosing step.
+        try:
+            return dt.date.fromisoformat(v[:10]) if isinstance(v, str) else None
+        except ValueError:
+            return None
 
     return (d.get("sequence"), day(bounds.get("start")), day(bounds.get("end")), dose, when)
 
@@ -322,17 +331,16 @@ def patient_from_bundle(bundle: Any) -> Patient | None:
         if r.get("resourceType") == "Condition":
             code = next((c for s, c in _codes(r.get("code")) if s == fc.SYS_CONDITION), None)
             if code:
-                conditions.append(ConditionEntry(code=code))
+                conditions.append({"code": code})
     birth = res.get("birthDate")
-    return Patient(
-        id=pid,
-        name=name or None,
-        birth_date=dt.date.fromisoformat(birth)
-        if isinstance(birth, str) and len(birth) == 10
-        else None,
-        sex=_GENDER.get(res.get("gender") or "unknown", "unknown"),  # type: ignore[arg-type]
-        conditions=conditions,
-    )
+    data = {
+        "id": pid,
+        "name": name or None,
+        "birth_date": birth if isinstance(birth, str) and len(birth) == 10 else None,
+        "sex": _GENDER.get(res.get("gender") or "unknown", "unknown"),
+        "conditions": conditions,
+    }
+    return parse_model(Patient, data, prefix=f"entry[{i}].resource")
 
 
 _KINDS = {"start", "increase", "maintain", "hold", "resume"}
