@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import time
 
@@ -40,8 +41,10 @@ def main() -> None:
     design = two_period_crossover()
     a = Assumptions(ldn_effect=-0.34)
     alpha = 0.05
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load}; "
+        f"python {platform.python_version()}"
     )
     print(f"design: {design.title}; {args.patients} patients; effect {a.ldn_effect} NRS")
 

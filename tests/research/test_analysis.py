@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from ldnkit.errors import ValidationError
-from ldnkit.research.analysis import analyze_trial, read_trial
-from ldnkit.research.designs import two_period_crossover, younger_2009_crossover
+from ldnkit.research.analysis import ParallelAnalysis, analyze_trial, read_trial
+from ldnkit.research.designs import parallel_rct, two_period_crossover, younger_2009_crossover
 from ldnkit.research.power import protocol_fit
 from ldnkit.research.simulation import Assumptions, simulate
 
@@ -40,6 +40,7 @@ def test_outcomes_of_the_seed_protocol(seed_trial, tmp_path) -> None:
     assert {"report.md", "report.json", "patients.csv", "course.png", "esr.png"} <= names
     assert json.loads((tmp_path / "report" / "report.json").read_text())["n_patients"] == 12
     assert "Mixed model" in res.summary()
+    assert res.plot() is not None
 
 
 @pytest.mark.parametrize("build", [two_period_crossover, younger_2009_crossover])
@@ -50,6 +51,20 @@ def test_mixed_model_matches_the_power_fast_path(build) -> None:
     res = analyze_trial(sim.to_frame(0))
     assert res.mixed_model["estimate"] == pytest.approx(fast.estimate[0], abs=1e-6)
     assert res.mixed_model["se"] == pytest.approx(fast.se[0], abs=1e-6)
+
+
+def test_parallel_trial_is_analysed_by_ancova_like_the_power_fast_path(tmp_path) -> None:
+    sim = simulate(parallel_rct(), Assumptions(ldn_effect=-1.0), n_patients=30, n_trials=1, seed=3)
+    res = analyze_trial(sim.to_frame(0))
+    assert isinstance(res, ParallelAnalysis)
+    fast = protocol_fit(sim)
+    assert res.ancova["estimate"] == pytest.approx(fast.estimate[0], abs=1e-9)
+    assert res.ancova["se"] == pytest.approx(fast.se[0], abs=1e-9)
+    assert list(res.arm_table["arm"]) == ["placebo", "ldn"]
+    assert len(res.thresholds) == 3 and "ANCOVA" in res.summary()
+    assert res.plot(tmp_path / "course.svg").axes
+    files = res.report(tmp_path / "par")
+    assert {f.name for f in files} >= {"report.md", "report.json", "course.png"}
 
 
 def test_missing_columns_are_named(tmp_path) -> None:

@@ -57,6 +57,24 @@ def test_all_ready_designs_validate() -> None:
     assert n_of_1(cycles=4).treatment_periods[-1].period == 8
 
 
+def test_design_and_criteria_sources_resolve() -> None:
+    from ldnkit.evidence import default_evidence
+
+    refs = default_evidence().references
+    for build in DESIGNS.values():
+        d = build()
+        assert d.sources and all(s in refs for s in d.sources)
+        assert all(s in refs for a in d.assessments for s in a.sources)
+    assert all(s in refs for s in TrialCriteria().sources)
+
+
+def test_parsing_a_design_file_runs_the_checks() -> None:
+    d = younger_2009_crossover().model_dump()
+    d["phases"][2]["start_day"] = 30  # gap of 2 days before 'ldn'
+    with pytest.raises(ValidationError, match="gap of 2 days"):
+        Design.model_validate(d)
+
+
 def test_overlapping_phases_are_rejected_by_name() -> None:
     d = younger_2009_crossover().model_dump()
     d["phases"][1]["start_day"] = 10  # placebo now overlaps the baseline

@@ -144,12 +144,32 @@ def test_realistic_features_and_all_designs_run() -> None:
         assert 0 <= res.power <= 1 and res.n_trials == 200
 
 
+def test_n_of_1_dose_finding() -> None:
+    from ldnkit.research.power import dose_fits
+
+    design = n_of_1(cycles=3, doses=(1.5, 3.0, 4.5))
+    assert [p.dose_mg for p in design.treatment_periods][::6] == [1.5, 3.0, 4.5]
+    a = Assumptions(
+        ldn_effect=-1.5, dose_response="linear", onset_days=1e-3, carryover_halflife_days=0
+    )
+    sim = simulate(design, a, n_patients=2, n_trials=500, seed=6)
+    fits = dose_fits(sim)
+    means = [float(np.nanmean(fits[d].estimate)) for d in (1.5, 3.0, 4.5)]
+    # linear dose response: -0.5, -1.0, -1.5 (1,000 simulated patients: MC SE about 0.015)
+    assert means == pytest.approx([-0.5, -1.0, -1.5], abs=0.06)
+    assert fits[4.5].df[0] == 6  # 9 cycles x 2 periods - 9 pairs - 3 doses
+    assert np.array_equal(protocol_fit(sim).estimate, fits[4.5].estimate)
+    with pytest.raises(ValidationError, match="ascending"):
+        n_of_1(doses=(4.5, 1.5))
+
+
 def test_power_curve_and_sample_size() -> None:
     d = two_period_crossover()
     a = Assumptions(ldn_effect=-0.6)
     curve = power_curve(d, [8, 16, 32], a, n_trials=400, seed=1)
     assert curve.power[0] < curve.power[-1]
     assert curve.results[0].plot() is not None and curve.to_dict()["points"]
+    assert "n =   32" in curve.summary()
     n, curve2 = sample_size(d, 0.8, a, n_trials=400, seed=1)
     assert n % 2 == 0
     by_n = {r.n_patients: r.power for r in curve2.results}

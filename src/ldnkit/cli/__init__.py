@@ -33,6 +33,7 @@ _AREAS = (
     "research",
     "pk",
     "store",
+    "advise",
     "web",
     "interop",
 )

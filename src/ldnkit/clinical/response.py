@@ -62,10 +62,6 @@ class ResponseRules(BaseModel):
     recent_days: int = Field(gt=0)
     recent_min_entries: int = Field(gt=0)
     recent_note: str
-    responder_percent: Decimal = Field(gt=0, lt=100)
-    strong_responder_percent: Decimal = Field(gt=0, lt=100)
-    clinically_important_points: Decimal = Field(gt=0)
-    responder_sources: list[str]
     intolerable_severity: Literal["moderate", "severe"]
     intolerable_recent_days: int = Field(gt=0)
     step_back_sources: list[str]
@@ -121,6 +117,11 @@ def response_rules(evidence: Evidence | None = None) -> ResponseRules:
     return ev.section("response", ResponseRules)
 
 
+def _responder_sources(ev: Evidence) -> list[str]:
+    m = ev.dosing.monitoring
+    return list(dict.fromkeys(m.response_goal_sources + m.clinically_important_sources))
+
+
 def _mean(values: list[int]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -132,7 +133,9 @@ def responder_status(
     evidence: Evidence | None = None,
 ) -> ResponderStatus:
     """Responder category from the baseline week before the first dose and the latest days."""
-    rules = response_rules(evidence)
+    ev = evidence or default_evidence()
+    rules = response_rules(ev)
+    goal = ev.dosing.monitoring
     base_from = plan.start - timedelta(days=rules.baseline_days)
     baseline = [e.pain for e in entries if base_from <= e.entry_date < plan.start]
     recent_from = max(plan.start, today - timedelta(days=rules.recent_days - 1))
@@ -146,9 +149,9 @@ def responder_status(
         points = round(b - r, 2)
         percent = round((b - r) / b * 100, 1) if b > 0 else None
     if enough and percent is not None:
-        if percent >= float(rules.strong_responder_percent):
+        if percent >= float(goal.response_goal_percent.max):
             category = "strong_responder"
-        elif percent >= float(rules.responder_percent):
+        elif percent >= float(goal.response_goal_percent.min):
             category = "responder"
         else:
             category = "non_responder"
@@ -162,8 +165,8 @@ def responder_status(
         percent_reduction=percent,
         points_reduction=points,
         clinically_important_points=points is not None
-        and points >= float(rules.clinically_important_points),
-        sources=list(rules.responder_sources),
+        and points >= float(goal.clinically_important_points),
+        sources=_responder_sources(ev),
     )
 
 
@@ -329,7 +332,7 @@ def advise(
                 f"Continue {fmt_mg(dose)} mg",
                 msg,
                 [rules.recent_note],
-                rules.responder_sources,
+                _responder_sources(ev),
                 dose,
                 dose,
                 days_at,
@@ -351,7 +354,7 @@ def advise(
             + "; ".join(gaps)
             + ". Keep the current dose and record daily.",
             [rules.recent_note, rules.baseline_note],
-            rules.responder_sources,
+            _responder_sources(ev),
             dose,
             dose,
             days_at,
@@ -370,7 +373,7 @@ def advise(
             f"Responding: hold {fmt_mg(dose)} mg",
             f"Pain reduced by {status.percent_reduction}% (goal 30-50%): stay at {fmt_mg(dose)} mg; do not escalate further.",
             [summary],
-            [*rules.responder_sources, *ev.dosing.personalised.sources],
+            [*_responder_sources(ev), *ev.dosing.personalised.sources],
             dose,
             dose,
             days_at,
@@ -414,7 +417,7 @@ def advise(
         f"Continue {fmt_mg(dose)} mg",
         f"Not yet responding ({summary}); {wait}: continue and reassess.",
         [summary],
-        [*rules.responder_sources, *plan.sources],
+        [*_responder_sources(ev), *plan.sources],
         dose,
         dose,
         days_at,

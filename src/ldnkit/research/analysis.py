@@ -26,7 +26,15 @@ from scipy import stats
 
 from ldnkit.errors import ValidationError
 
-__all__ = ["REQUIRED_COLUMNS", "THRESHOLDS", "TrialAnalysis", "analyze_trial", "read_trial"]
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "THRESHOLDS",
+    "ParallelAnalysis",
+    "TrialAnalysis",
+    "analyze_parallel",
+    "analyze_trial",
+    "read_trial",
+]
 
 REQUIRED_COLUMNS = ("patient", "day", "phase", "severity")
 THRESHOLDS = ("mechanical_threshold", "heat_threshold", "cold_threshold")
@@ -145,6 +153,12 @@ class TrialAnalysis:
             "notes": self.notes,
         }
 
+    def plot(self, path: str | Path | None = None) -> Any:
+        """The daily course by phase (mean over patients)."""
+        from ldnkit.research.report import course_figure
+
+        return course_figure(self.daily_means, "phase", path)
+
     def report(self, outdir: str | Path) -> list[Path]:
         """Write report.md, report.json, patients.csv and the plots; return their paths."""
         from ldnkit.research.report import write_trial_report
@@ -172,11 +186,17 @@ def _ci(x: np.ndarray) -> tuple[float, float, float, float]:
     return m, s, m - h, m + h
 
 
-def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis:
-    """Analyse a trial table (see module docstring); raises ValidationError naming the problem."""
+def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis | ParallelAnalysis:
+    """Analyse a trial table (see module docstring); raises ValidationError naming the problem.
+
+    Within-patient designs (every patient has placebo and LDN days) get the crossover
+    analysis; a parallel trial (each patient on one arm) goes to `analyze_parallel`."""
     if summary_days < 1:
         raise ValidationError("summary_days", "must be at least 1")
     df = _validate(frame)
+    arms = df[df["treatment"] != "none"].groupby("patient")["treatment"].nunique()
+    if (arms == 1).all():
+        return analyze_parallel(df, summary_days)
     notes: list[str] = []
     base = df[df["phase"].str.lower() == "baseline"].groupby("patient")["severity"].mean()
     summ: dict[str, pd.Series] = {"baseline": base}
@@ -376,3 +396,184 @@ def _mixed_model(
         "n_observations": float(len(data)),
         "period_adjusted": float(crossover),
     }
+
+
+@dataclass
+class ParallelAnalysis:
+    """A parallel LDN-vs-placebo trial: change by arm, ANCOVA, responders, thresholds, ESR."""
+
+    n_patients: int
+    summary_days: int
+    arm_table: pd.DataFrame
+    patient_table: pd.DataFrame
+    ancova: dict[str, float]
+    responders: pd.DataFrame
+    thresholds: pd.DataFrame
+    esr: dict[str, float]
+    daily_means: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        a = self.ancova
+        lines = [
+            f"Parallel trial analysis: {self.n_patients} patients "
+            f"(end of treatment = last {self.summary_days} diary days)",
+            "",
+            "Change in symptom severity from baseline, by arm:",
+            self.arm_table.to_string(index=False, float_format=lambda v: f"{v:.2f}"),
+            "",
+            f"ANCOVA (end ~ arm + baseline), LDN - placebo: {a['estimate']:.3f} "
+            f"(SE {a['se']:.3f}, 95% CI {a['ci_lower']:.3f} to {a['ci_upper']:.3f}, "
+            f"p = {a['pvalue']:.3g})",
+            "",
+            "Responders (reduction from baseline), by arm:",
+            self.responders.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+        ]
+        if len(self.thresholds):
+            lines += [
+                "",
+                "Pain thresholds, change from baseline visit to last visit, LDN minus placebo:",
+                self.thresholds.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+            ]
+        if self.esr:
+            lines.append(
+                f"Baseline ESR vs % reduction in the LDN arm: Pearson r = "
+                f"{self.esr['pearson_r']:.3f} (p = {self.esr['pearson_p']:.3g})"
+            )
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "design": "parallel",
+            "n_patients": self.n_patients,
+            "summary_days": self.summary_days,
+            "arms": self.arm_table.to_dict(orient="records"),
+            "ancova": self.ancova,
+            "responders": self.responders.to_dict(orient="records"),
+            "thresholds": self.thresholds.to_dict(orient="records"),
+            "esr": self.esr,
+            "notes": self.notes,
+        }
+
+    def plot(self, path: str | Path | None = None) -> Any:
+        """The daily course by arm (mean over patients)."""
+        from ldnkit.research.report import course_figure
+
+        return course_figure(self.daily_means, "arm", path)
+
+    def report(self, outdir: str | Path) -> list[Path]:
+        from ldnkit.research.report import write_parallel_report
+
+        return write_parallel_report(self, Path(outdir))
+
+
+def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnalysis:
+    """Parallel LDN vs placebo: ANCOVA of the end-of-treatment mean on arm and baseline mean
+    (the analysis the power simulation uses for `parallel_rct`), plus descriptive outcomes."""
+    import statsmodels.formula.api as smf
+
+    df = _validate(frame)
+    notes: list[str] = []
+    base = df[df["phase"].str.lower() == "baseline"].groupby("patient")["severity"].mean()
+    treated = df[df["treatment"] != "none"]
+    arm = treated.groupby("patient")["treatment"].first()
+    end = treated.groupby("patient").apply(lambda g: _window(g, summary_days), include_groups=False)
+    pt = pd.DataFrame({"arm": arm, "baseline": base, "end": end})
+    pt["change"] = pt["end"] - pt["baseline"]
+    pt["pct_reduction"] = -100 * pt["change"] / pt["baseline"]
+    if "esr" in df.columns:
+        pt["esr"] = df.dropna(subset=["esr"]).groupby("patient")["esr"].first()
+    cp = pt.dropna(subset=["arm", "baseline", "end"])
+    if len(cp) < len(pt):
+        notes.append(f"{len(pt) - len(cp)} patient(s) without baseline or end data left out")
+    if cp["arm"].nunique() < 2 or cp["arm"].value_counts().min() < 2:
+        raise ValidationError("treatment", "each arm needs at least 2 analysable patients")
+
+    rows = []
+    for name in ("placebo", "ldn"):
+        g = cp[cp["arm"] == name]
+        m, sd, lo, hi = _ci(g["change"].to_numpy())
+        rows.append(
+            {
+                "arm": name,
+                "n": len(g),
+                "baseline": float(g["baseline"].mean()),
+                "end": float(g["end"].mean()),
+                "change": m,
+                "change_sd": sd,
+                "change_ci_lower": lo,
+                "change_ci_upper": hi,
+                "pct_reduction": float(g["pct_reduction"].mean()),
+            }
+        )
+    data = cp.assign(ldn=(cp["arm"] == "ldn").astype(float))
+    fit = smf.ols("end ~ ldn + baseline", data=data).fit()
+    lo, hi = fit.conf_int().loc["ldn"]
+    ancova = {
+        "estimate": float(fit.params["ldn"]),
+        "se": float(fit.bse["ldn"]),
+        "ci_lower": float(lo),
+        "ci_upper": float(hi),
+        "pvalue": float(fit.pvalues["ldn"]),
+        "df": float(fit.df_resid),
+    }
+
+    resp_rows = []
+    for cut in (30, 50):
+        hit = cp["pct_reduction"] >= cut
+        a, b = int(hit[cp["arm"] == "ldn"].sum()), int((~hit)[cp["arm"] == "ldn"].sum())
+        c, d = int(hit[cp["arm"] == "placebo"].sum()), int((~hit)[cp["arm"] == "placebo"].sum())
+        resp_rows.append(
+            {
+                "threshold_percent": cut,
+                "ldn_rate": a / (a + b),
+                "placebo_rate": c / (c + d),
+                "fisher_exact_p": float(stats.fisher_exact([[a, b], [c, d]]).pvalue),
+            }
+        )
+
+    thr_rows = []
+    for col in THRESHOLDS:
+        if col not in df.columns or df[col].notna().sum() == 0:
+            continue
+        v = df.dropna(subset=[col]).sort_values("day").groupby("patient")[col]
+        change = (v.last() - v.first()).rename("change")
+        j = pd.concat([change, cp["arm"]], axis=1, join="inner").dropna()
+        x1 = j.loc[j["arm"] == "ldn", "change"].to_numpy()
+        x0 = j.loc[j["arm"] == "placebo", "change"].to_numpy()
+        if x1.size < 2 or x0.size < 2:
+            continue
+        t = stats.ttest_ind(x1, x0, equal_var=False)
+        thr_rows.append(
+            {
+                "measure": col,
+                "ldn_change": float(x1.mean()),
+                "placebo_change": float(x0.mean()),
+                "difference": float(x1.mean() - x0.mean()),
+                "welch_p": float(t.pvalue),
+            }
+        )
+    esr: dict[str, float] = {}
+    if "esr" in cp.columns:
+        g = cp[(cp["arm"] == "ldn")].dropna(subset=["esr"])
+        if len(g) >= 3:
+            r, rp = stats.pearsonr(g["esr"], g["pct_reduction"])
+            esr = {"n": float(len(g)), "pearson_r": float(r), "pearson_p": float(rp)}
+    daily = (
+        df.merge(arm.rename("arm"), left_on="patient", right_index=True)
+        .groupby(["day", "arm"], as_index=False)["severity"]
+        .agg(["mean", "count"])
+    )
+    return ParallelAnalysis(
+        n_patients=int(df["patient"].nunique()),
+        summary_days=summary_days,
+        arm_table=pd.DataFrame(rows),
+        patient_table=pt.reset_index().rename(columns={"index": "patient"}),
+        ancova=ancova,
+        responders=pd.DataFrame(resp_rows),
+        thresholds=pd.DataFrame(thr_rows),
+        esr=esr,
+        daily_means=daily,
+        notes=notes,
+    )

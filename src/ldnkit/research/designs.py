@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
 
 from ldnkit.errors import ValidationError
 
@@ -48,6 +49,7 @@ class Phase(_Model):
     days: int = Field(gt=0)
     role: Literal["baseline", "treatment", "washout"]
     period: int | None = None  # 1-based index of the treatment period, None outside them
+    dose_mg: float | None = Field(default=None, gt=0)  # LDN dose here (dose-finding designs)
 
     @property
     def end_day(self) -> int:
@@ -97,6 +99,19 @@ class Design(_Model):
         # Checked after pydantic, so the error stays an ldnkit ValidationError naming the field
         # (pydantic would wrap a ValueError raised inside a validator).
         self._check()
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Design:  # type: ignore[override]
+        """Parsing from a dict/JSON (e.g. a protocol file) runs the same phase checks and
+        raises the same ldnkit ValidationError (pydantic would otherwise wrap it)."""
+        try:
+            return super().model_validate(obj, **kwargs)
+        except PydanticValidationError as exc:
+            for err in exc.errors():
+                original = (err.get("ctx") or {}).get("error")
+                if isinstance(original, ValidationError):
+                    raise original from None
+            raise
 
     def _check(self) -> None:
         phases = sorted(self.phases, key=lambda p: p.start_day)
@@ -290,45 +305,59 @@ def two_period_crossover(
     )
 
 
-def n_of_1(cycles: int = 3, period_weeks: int = 2, dose_mg: float = 4.5) -> Design:
-    """N-of-1 multi-crossover for one patient: `cycles` pairs of LDN/placebo periods.
+def n_of_1(cycles: int = 3, period_weeks: int = 2, doses: tuple[float, ...] = (4.5,)) -> Design:
+    """N-of-1 multi-crossover for one patient: `cycles` pairs of LDN/placebo periods at each
+    dose in `doses` (ascending, as titration goes), for a single patient's dose finding.
 
-    Each cycle's order is randomised by `randomisation.n_of_1_orders`; the design lists both
-    orders as sequences, and the per-cycle order is what a randomisation list assigns.
+    Seed 002: the effective dose is idiosyncratic (1-4.5 mg), so dose finding compares each
+    dose with placebo within the same patient. Each cycle's order is randomised by
+    `randomisation.n_of_1_orders`; the design lists both orders as sequences.
     """
     if cycles < 2:
         raise ValidationError("cycles", "an N-of-1 comparison needs at least 2 cycles")
+    if not doses or any(d <= 0 for d in doses) or list(doses) != sorted(set(doses)):
+        raise ValidationError("doses", "give distinct positive doses in ascending order")
     d = period_weeks * 7
     phases = [Phase(name="baseline", start_day=0, days=14, role="baseline")]
-    start = 14
-    for c in range(1, cycles + 1):
-        for half in ("a", "b"):
-            k = 2 * (c - 1) + (1 if half == "a" else 2)
-            phases.append(
-                Phase(name=f"cycle {c}{half}", start_day=start, days=d, role="treatment", period=k)
-            )
-            start += d
+    start, k = 14, 0
+    for dose in doses:
+        prefix = f"{dose:g} mg " if len(doses) > 1 else ""
+        for c in range(1, cycles + 1):
+            for half in ("a", "b"):
+                k += 1
+                phases.append(
+                    Phase(
+                        name=f"{prefix}cycle {c}{half}",
+                        start_day=start,
+                        days=d,
+                        role="treatment",
+                        period=k,
+                        dose_mg=dose,
+                    )
+                )
+                start += d
     names = [p.name for p in phases]
-    ab: dict[str, Treatment] = {n: ("none" if n == "baseline" else "ldn") for n in names}
-    ba: dict[str, Treatment] = dict(ab)
+    ab: dict[str, Treatment] = {"baseline": "none"}
+    ba: dict[str, Treatment] = {"baseline": "none"}
     for n in names[1:]:
         ab[n] = "ldn" if n.endswith("a") else "placebo"
         ba[n] = "placebo" if n.endswith("a") else "ldn"
+    label = ", ".join(f"{x:g}" for x in doses)
     return Design(
         id="n-of-1",
-        title=f"N-of-1 multi-crossover, {cycles} cycles of {period_weeks} w",
+        title=f"N-of-1 multi-crossover, {cycles} cycles of {period_weeks} w at {label} mg",
         kind="n_of_1",
         blinding="double",
         phases=phases,
         sequences=[
-            Sequence(name="LDN first", treatments=ab, dose_mg=dose_mg),
-            Sequence(name="placebo first", treatments=ba, dose_mg=dose_mg),
+            Sequence(name="LDN first", treatments=ab, dose_mg=max(doses)),
+            Sequence(name="placebo first", treatments=ba, dose_mg=max(doses)),
         ],
         visits=_biweekly_visits(start, ["consent", "esr", *_LAB]),
         assessments=_assessments(),
-        primary_outcome="Within-cycle difference in mean daily pain, LDN minus placebo",
-        analysis="Paired t over cycles (one patient); dose finding repeats the design per dose",
-        sources=["seed-droracle-dosing-2026"],
+        primary_outcome="Within-cycle difference in mean daily pain, LDN minus placebo, per dose",
+        analysis="Within-patient model over cycles: cycle effects + one LDN effect per dose",
+        sources=["seed-droracle-dosing-2026", "seed-droracle-chronic-pain-2025"],
     )
 
 

@@ -416,7 +416,9 @@ def effects_from_table(frame: Any) -> tuple[list[str], list[float], list[float],
         if "study" in cols
         else [f"study {i + 1}" for i in range(len(frame))]
     )
-    measure = str(frame["measure"].iloc[0]).upper() if "measure" in cols else None
+    measure = None
+    if "measure" in cols and frame["measure"].notna().any():
+        measure = str(frame["measure"].dropna().iloc[0]).strip().upper()
     for need in _COLUMN_SETS:
         if set(need) <= cols:
             break

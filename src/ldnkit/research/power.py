@@ -30,6 +30,7 @@ __all__ = [
     "PowerCurve",
     "PowerResult",
     "analytic_crossover_power",
+    "dose_fits",
     "estimate_power",
     "mixedlm_fit",
     "power_curve",
@@ -66,21 +67,55 @@ def protocol_design_matrix(
         x = np.broadcast_to(row, (sequence.size, *row.shape)).copy()
         return names, x, np.array([-1.0, 1.0]), ["placebo", "ldn"]
     if design.kind == "n_of_1":
+        # Pair (cycle) fixed effects + one LDN indicator per dose; contrast: highest dose.
         names = [p.name for p in periods]
-        cycles = len(names) // 2
-        x = np.zeros((sequence.size, len(names), cycles))
+        pairs = len(names) // 2
+        doses = sorted({p.dose_mg or 0.0 for p in periods})
+        x = np.zeros((sequence.size, len(names), pairs - 1 + len(doses)))
         for i, s in enumerate(sequence):
             seq = design.sequences[s]
             for k, ph in enumerate(periods):
-                c = k // 2
-                if c > 0:
-                    x[i, k, c - 1] = 1.0
-                x[i, k, cycles - 1] = float(seq.treatments[ph.name] == "ldn")
-        cols = [*(f"cycle{c + 2}" for c in range(cycles - 1)), "ldn"]
-        contrast = np.zeros(cycles)
+                if k // 2 > 0:
+                    x[i, k, k // 2 - 1] = 1.0
+                j = pairs - 1 + doses.index(ph.dose_mg or 0.0)
+                x[i, k, j] = float(seq.treatments[ph.name] == "ldn")
+        cols = [*(f"cycle{c + 2}" for c in range(pairs - 1)), *(f"ldn_{d:g}mg" for d in doses)]
+        contrast = np.zeros(x.shape[2])
         contrast[-1] = 1.0
         return names, x, contrast, cols
     raise ValidationError("design.kind", f"no within-patient model for {design.kind!r}")
+
+
+def _per_patient_fit(
+    y: NDArray[np.float64], x: NDArray[np.float64], contrast: NDArray[np.float64]
+) -> FastFit:
+    """N-of-1: every (trial, patient) is its own one-patient trial, each with its own design
+    row (patients differ in cycle order); results come back in (trial, patient) order."""
+    t_, n, _ = y.shape
+    parts = [within_fit(y[:, i : i + 1, :], x[i : i + 1], contrast) for i in range(n)]
+    stack = {
+        f: np.stack([getattr(pt, f) for pt in parts], axis=1).reshape(t_ * n)
+        for f in ("estimate", "se", "df", "n_used", "sigma2_within", "sigma2_between")
+    }
+    return FastFit(**stack)
+
+
+def dose_fits(sim: SimulatedTrials) -> dict[float, FastFit]:
+    """N-of-1 dose finding: the within-patient LDN-minus-placebo effect at each dose, one
+    fit per simulated patient (rows = trial x patient)."""
+    design = sim.design
+    if design.kind != "n_of_1":
+        raise ValidationError("design.kind", "dose fits are for N-of-1 designs")
+    names, x, _, _ = protocol_design_matrix(design, sim.sequence)
+    means = sim.window_means(phases=names)
+    y = np.stack([means[nm] for nm in names], axis=2)
+    doses = sorted({p.dose_mg or 0.0 for p in design.treatment_periods})
+    out = {}
+    for j, dose in enumerate(doses):
+        c = np.zeros(x.shape[2])
+        c[x.shape[2] - len(doses) + j] = 1.0
+        out[dose] = _per_patient_fit(y, x, c)
+    return out
 
 
 def protocol_fit(sim: SimulatedTrials) -> FastFit:
@@ -98,10 +133,8 @@ def protocol_fit(sim: SimulatedTrials) -> FastFit:
     means = sim.window_means(phases=names)
     y = np.stack([means[nm] for nm in names], axis=2)
     if design.kind == "n_of_1":
-        # Each patient is their own trial: one row per (trial, patient).
-        t_, n, m = y.shape
-        fit = within_fit(y.reshape(t_ * n, 1, m), x[:1], contrast)
-        return fit
+        # Each patient is their own trial: one result per (trial, patient).
+        return _per_patient_fit(y, x, contrast)
     return within_fit(y, x, contrast)
 
 
@@ -303,6 +336,16 @@ class PowerCurve:
 
     def to_dict(self) -> dict[str, Any]:
         return {"points": [r.to_dict() | {"assumptions": None} for r in self.results]}
+
+    def summary(self) -> str:
+        lines = [f"Power curve for {self.results[0].design_id} (alpha {self.results[0].alpha})"]
+        for r in self.results:
+            lo, hi = r.conf_int()
+            lines.append(
+                f"  n = {r.n_patients:4d}: power {r.power:.3f} (95% MC CI {lo:.3f}-{hi:.3f}, "
+                f"{r.n_trials} trials)"
+            )
+        return "\n".join(lines)
 
     def plot(self, path: str | Path | None = None, target: float | None = None) -> Any:
         from matplotlib.figure import Figure

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -17,22 +17,26 @@ from matplotlib.figure import Figure
 from ldnkit.research.plots import save
 
 if TYPE_CHECKING:
-    from ldnkit.research.analysis import TrialAnalysis
+    from ldnkit.research.analysis import ParallelAnalysis, TrialAnalysis
 
-__all__ = ["write_trial_report"]
+__all__ = ["course_figure", "write_parallel_report", "write_trial_report"]
 
 
-def _course(res: TrialAnalysis, path: Path) -> Path:
+def course_figure(daily: Any, by: str, path: Path | str | None = None) -> Figure:
+    """Mean daily severity over study days, one line per phase (or arm)."""
     fig = Figure(figsize=(8, 4))
     ax = fig.add_subplot(1, 1, 1)
-    d = res.daily_means
-    for phase, g in d.groupby("phase", sort=False):
-        ax.plot(g["day"], g["mean"], lw=1.2, label=str(phase))
+    for key, g in daily.groupby(by, sort=False):
+        ax.plot(g["day"], g["mean"], lw=1.2, label=str(key))
     ax.set_xlabel("study day")
     ax.set_ylabel("mean daily symptom severity")
     ax.legend(fontsize=8)
-    ax.set_title("Daily diary, mean over patients, by phase", fontsize=9)
-    save(fig, path)
+    ax.set_title(f"Daily diary, mean over patients, by {by}", fontsize=9)
+    return save(fig, path)
+
+
+def _course(res: TrialAnalysis, path: Path) -> Path:
+    course_figure(res.daily_means, "phase", path)
     return path
 
 
@@ -95,4 +99,20 @@ def write_trial_report(res: TrialAnalysis, outdir: Path) -> list[Path]:
         md += ["", "![ESR vs response](esr.png)"]
     files.append(outdir / "report.md")
     files[-1].write_text("\n".join(md) + "\n")
+    return files
+
+
+def write_parallel_report(res: ParallelAnalysis, outdir: Path) -> list[Path]:
+    """Parallel-trial report: summary, JSON, patient table and the course by arm."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    files = [outdir / "patients.csv"]
+    res.patient_table.to_csv(files[0], index=False)
+    files.append(outdir / "course.png")
+    course_figure(res.daily_means, "arm", files[-1])
+    files.append(outdir / "report.json")
+    files[-1].write_text(json.dumps(res.to_dict(), indent=2, default=float))
+    files.append(outdir / "report.md")
+    files[-1].write_text(
+        "# Parallel trial analysis\n\n```\n" + res.summary() + "\n```\n\n![Course](course.png)\n"
+    )
     return files

@@ -25,7 +25,7 @@ so chunked runs (local or Dask) reproduce the same numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -79,6 +79,12 @@ class Assumptions(BaseModel):
     clip: tuple[float, float] | None = Field(
         None, description="bound diary values to the scale, e.g. (0, 10); None for theory checks"
     )
+    dose_response: Literal["flat", "linear"] = Field(
+        "flat",
+        description="LDN effect vs dose: 'flat' (same effect at any low dose) or 'linear' "
+        "(effect x dose / reference_dose_mg); assumed - seed 002: effective dose idiosyncratic",
+    )
+    reference_dose_mg: float = Field(4.5, gt=0, description="dose at which ldn_effect applies")
     esr_median: float = Field(12.0, gt=0, description="assumed baseline ESR median, mm/h")
     esr_effect_slope: float = Field(
         0.0,
@@ -112,7 +118,10 @@ def exposure_curves(design: Design, a: Assumptions) -> tuple[NDArray[np.float64]
             else:
                 level_p *= np.exp(-decay)
             if treat == "ldn":
-                level_e += (1 - level_e) * (1 - np.exp(-1 / a.onset_days))
+                ph = design.phase_on(t)
+                dose = ph.dose_mg or seq.dose_mg or a.reference_dose_mg
+                goal = 1.0 if a.dose_response == "flat" else dose / a.reference_dose_mg
+                level_e += (goal - level_e) * (1 - np.exp(-1 / a.onset_days))
             else:
                 level_e *= np.exp(-decay)
             p[k, t], e[k, t] = level_p, level_e

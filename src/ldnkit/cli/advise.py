@@ -1,0 +1,134 @@
+"""`ldnkit prescribe` and `ldnkit advise`: the monitoring loop for a stored patient.
+
+`prescribe` screens the stored clinical profile and saves the assessment and a new plan
+version; `advise` reads the current plan and diary and prints today's response-guided advice
+with its reasons and sources (and records it with `--save`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ldnkit.cli.clinical import OutputFormat, render_assessment, render_plan
+from ldnkit.cli.store import ACTOR, DB_HELP, _session
+from ldnkit.clinical.models import Patient, Plan, PlanOptions, fmt_mg
+from ldnkit.clinical.response import Advice, advise
+from ldnkit.clinical.screening import screen
+from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
+from ldnkit.errors import NotFound
+from ldnkit.inputs import parse_date, parse_model
+
+
+def core_patient(row_id: int, profile: dict) -> Patient:
+    """The stored clinical profile as a core `Patient` (the store id is authoritative)."""
+    return parse_model(Patient, {**profile, "id": str(row_id)}, "profile")
+
+
+def render_advice(console: Console, patient_id: int, a: Advice) -> None:
+    """Today's advice, the responder summary and the reasons, each with sources."""
+    r = a.responder
+    console.print(f"Advice for patient {patient_id} on {a.on}: [bold]{a.title}[/] ({a.action})")
+    console.print(a.message)
+    t = Table(title="Response")
+    for col in ("baseline", "latest", "reduction", "points", "category", "days recorded"):
+        t.add_column(col)
+    t.add_row(
+        "-" if r.baseline_mean is None else f"{r.baseline_mean} ({r.baseline_entries} d)",
+        "-" if r.recent_mean is None else str(r.recent_mean),
+        "-" if r.percent_reduction is None else f"{r.percent_reduction}%",
+        "-" if r.points_reduction is None else str(r.points_reduction),
+        r.category,
+        f"{r.recent_entries}/{r.recent_expected} ({a.missing_days} missing)",
+    )
+    console.print(t)
+    dose = "-" if a.current_dose_mg is None else f"{fmt_mg(a.current_dose_mg)} mg"
+    nxt = "-" if a.suggested_dose_mg is None else f"{fmt_mg(a.suggested_dose_mg)} mg"
+    console.print(f"Current dose {dose} for {a.days_at_dose} days; suggested {nxt}")
+    for reason in a.reasons:
+        console.print(f"  - {reason}")
+    console.print(f"Sources: {', '.join(a.sources)}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `ldnkit prescribe` and `ldnkit advise`."""
+
+    @app.command("prescribe")
+    def prescribe_cmd(
+        patient: int = typer.Argument(..., help="Stored patient id"),
+        start: str = typer.Option(..., "--start", help="First dose YYYY-MM-DD"),
+        protocol: str = typer.Option(None, "--protocol", help="Default: from the condition"),
+        interval: int = typer.Option(None, "--interval", help="Days between steps (7 or 14)"),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    ) -> None:
+        """Screen a stored patient and save a new plan version (refuses unsafe starts)."""
+        from ldnkit.store import repositories as repo
+
+        day = parse_date("--start", start)
+        options = parse_model(
+            PlanOptions, {"interval_days": interval} if interval else {}, "options"
+        )
+        console = Console(width=160)
+        with _session(db) as s:
+            row = repo.get_patient(s, patient)
+            core = core_patient(row.id, row.profile)
+            assessment = screen(core, day)
+            repo.save_assessment(
+                s,
+                patient_id=row.id,
+                assessed_on=day,
+                status=assessment.status,
+                payload=assessment.model_dump(mode="json"),
+                actor=ACTOR,
+            )
+            plan = plan_for_patient(core, protocol or default_protocol_for(core), day, options)
+            saved = repo.save_plan(
+                s,
+                patient_id=row.id,
+                protocol_id=plan.protocol_id,
+                start_date=plan.start,
+                payload=plan.model_dump(mode="json"),
+                actor=ACTOR,
+            )
+        render_assessment(console, assessment)
+        render_plan(console, plan)
+        console.print(f"Saved plan version {saved.version} for patient {patient}")
+
+    @app.command("advise")
+    def advise_cmd(
+        patient: int = typer.Argument(..., help="Stored patient id"),
+        on: str = typer.Option(None, "--on", help="Date YYYY-MM-DD (default today)"),
+        save: bool = typer.Option(False, "--save", help="Record the advice"),
+        fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    ) -> None:
+        """Today's response-guided advice from the current plan and the diary."""
+        from ldnkit.store import repositories as repo
+
+        day = parse_date("--on", on) if on else dt.date.today()
+        with _session(db) as s:
+            repo.get_patient(s, patient)
+            stored = repo.current_plan(s, patient)
+            if stored is None:
+                raise NotFound("plan for patient", str(patient))
+            plan = parse_model(Plan, stored.payload, "plan")
+            entries = repo.diary.diary(s, patient, end=day)
+            advice = advise(plan, entries, day)
+            if save:
+                repo.save_advice(
+                    s,
+                    patient_id=patient,
+                    given_on=day,
+                    code=advice.action,
+                    payload=advice.model_dump(mode="json"),
+                    plan_id=stored.id,
+                    actor=ACTOR,
+                )
+        if fmt is OutputFormat.json:
+            typer.echo(json.dumps(advice.model_dump(mode="json"), indent=2))
+        else:
+            render_advice(Console(width=160), patient, advice)
