@@ -17,10 +17,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import ldnkit
-from ldnkit.web import errors
+from ldnkit.web import errors, writes
 from ldnkit.web.accounts import Accounts
 from ldnkit.web.db import Database
-from ldnkit.web.deps import csrf_protect
+from ldnkit.web.deps import TTLCache, csrf_protect
 from ldnkit.web.routes import admin, auth, diary, evidence, patients, plans, screening
 from ldnkit.web.security import Signer
 from ldnkit.web.settings import WebSettings
@@ -73,6 +73,7 @@ def create_app(
     """Build the web app. `extra_routers` are mounted after the built-in ones, unchanged."""
     settings = settings or WebSettings()
     db = database or Database(settings.url(), batch=settings.write_batch)
+    writes.register(db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +98,8 @@ def create_app(
     app.state.db = db
     app.state.signer = Signer(settings.resolved_secret())
     app.state.accounts = Accounts(db, settings)
+    app.state.principals = TTLCache(settings.cache_seconds)
+    app.state.patients = TTLCache(settings.cache_seconds)
 
     def cookie_secure(request: Request) -> bool:
         if settings.secure_cookies == "always":

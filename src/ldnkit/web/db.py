@@ -44,8 +44,23 @@ def _sqlite_transactions(engine: Engine, begin: str) -> None:
 
 @dataclass
 class _Job:
-    fn: Callable[[Session], Any]
+    fn: Callable[[Session], Any] | None
     future: Future[Any] = field(default_factory=Future)
+    kind: str | None = None
+    item: Any = None
+
+
+@dataclass(frozen=True)
+class BatchKind:
+    """A kind of write that many requests make at once (diary entries, audit reads).
+
+    `many(session, items)` stores a whole group with few statements; if it raises, each item
+    is retried alone with `one(session, item)` in its own savepoint, so one bad item never
+    fails the others.
+    """
+
+    many: Callable[[Session, list[Any]], list[Any]]
+    one: Callable[[Session, Any], Any]
 
 
 class Database:
@@ -63,6 +78,7 @@ class Database:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._kinds: dict[str, BatchKind] = {}
         #: Transactions committed and jobs run, for the benchmark's report.
         self.commits = 0
         self.jobs = 0
@@ -97,6 +113,24 @@ class Database:
         self._queue.put(job)
         return job.future
 
+    def register(self, kind: str, handler: BatchKind) -> None:
+        self._kinds[kind] = handler
+
+    def submit_item(self, kind: str, item: Any) -> Future[Any]:
+        """Queue one item of a registered batch kind; resolves after its commit."""
+        if kind not in self._kinds:
+            raise KeyError(kind)
+        self.start()
+        job = _Job(None, kind=kind, item=item)
+        self._queue.put(job)
+        return job.future
+
+    async def awrite_item(self, kind: str, item: Any) -> Any:
+        return await asyncio.wrap_future(self.submit_item(kind, item))
+
+    def write_item(self, kind: str, item: Any) -> Any:
+        return self.submit_item(kind, item).result()
+
     def write(self, fn: Callable[[Session], _T]) -> _T:
         """Run a write job and wait for its commit (from a worker thread)."""
         return self.submit(fn).result()
@@ -125,18 +159,46 @@ class Database:
             if stop:
                 return
 
+    def _run_kind(
+        self,
+        session: Session,
+        handler: BatchKind,
+        jobs: list[_Job],
+        outcomes: list[tuple[_Job, Any, BaseException | None]],
+    ) -> None:
+        try:
+            with session.begin_nested():
+                results = handler.many(session, [j.item for j in jobs])
+            outcomes.extend((job, r, None) for job, r in zip(jobs, results, strict=True))
+            return
+        except Exception:
+            pass  # retry one by one below, so only the offending item fails
+        for job in jobs:
+            try:
+                with session.begin_nested():
+                    result = handler.one(session, job.item)
+                outcomes.append((job, result, None))
+            except Exception as exc:
+                outcomes.append((job, None, exc))
+
     def _commit(self, batch: list[_Job]) -> None:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        groups: dict[str, list[_Job]] = {}
         try:
             with self._write_sessions() as session:
                 session.begin()
                 for job in batch:
+                    if job.kind is not None:
+                        groups.setdefault(job.kind, []).append(job)
+                        continue
                     try:
                         with session.begin_nested():
-                            result = job.fn(session)
+                            result = job.fn(session)  # type: ignore[misc]
                         outcomes.append((job, result, None))
                     except Exception as exc:
                         outcomes.append((job, None, exc))
+                for kind, jobs in groups.items():
+                    self._run_kind(session, self._kinds[kind], jobs, outcomes)
                 session.commit()
         except Exception as exc:
             # The commit itself failed: nothing in this batch is durable; say so to everyone.
@@ -153,4 +215,4 @@ class Database:
                 job.future.set_result(result)
 
 
-__all__ = ["Database"]
+__all__ = ["BatchKind", "Database"]

@@ -11,6 +11,8 @@ store repositories in the same transaction as the change.
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,11 +22,11 @@ from sqlalchemy import func, select
 from ldnkit.errors import Forbidden, NotFound
 from ldnkit.store.models import AuditEvent, User
 from ldnkit.store.models import Patient as PatientRow
-from ldnkit.store.repositories import audit
 from ldnkit.web.db import Database
 from ldnkit.web.errors import NotAuthenticated
 from ldnkit.web.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 from ldnkit.web.settings import WebSettings
+from ldnkit.web.writes import AUDIT
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -59,6 +61,34 @@ class PatientRef:
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+
+class TTLCache:
+    """A tiny per-process cache with expiry: saves two database reads on every request.
+
+    Entries live `seconds` at most, so a change made elsewhere (an account deactivated by
+    another process, a logout on another server) takes effect within that time; a logout in
+    this process takes effect at once (`drop`).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._data: dict[object, tuple[float, object]] = {}
+
+    def get(self, key: object) -> object | None:
+        hit = self._data.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key: object, value: object) -> None:
+        if len(self._data) > 10_000:
+            self._data.clear()
+        self._data[key] = (time.monotonic() + self.seconds, value)
+
+    def drop(self, match: Callable[[object], bool]) -> None:
+        for key in [k for k in list(self._data) if match(k)]:
+            self._data.pop(key, None)
 
 
 def get_db(request: Request) -> Database:
@@ -100,6 +130,13 @@ def optional_user(request: Request, db: Database = Depends(get_db)) -> Principal
     claims = request.app.state.signer.verify(token)
     if claims is None:
         return None
+    cache: TTLCache = request.app.state.principals
+    key = (claims.user_id, claims.issued_at)
+    principal = cache.get(key)
+    if principal is not None:
+        request.state.user = principal
+        request.state.auth_via = "bearer" if bearer else "cookie"
+        return principal  # type: ignore[return-value]
     with db.read() as session:
         user = session.get(User, claims.user_id)
         if user is None or not user.active:
@@ -111,6 +148,7 @@ def optional_user(request: Request, db: Database = Depends(get_db)) -> Principal
             if logout.timestamp() >= claims.issued_at:
                 return None
         principal = Principal(user.id, user.username, user.role, user.clinician_id, user.patient_id)
+    cache.put(key, principal)
     request.state.user = principal
     request.state.auth_via = "bearer" if bearer else "cookie"
     return principal
@@ -143,13 +181,25 @@ def patient_in_scope(
     db: Database = Depends(get_db),
 ) -> PatientRef:
     """The patient named in the path, if the caller may see them; audits every read."""
-    with db.read() as session:
-        row = session.get(PatientRow, patient_id)
-        if row is None:
-            raise NotFound("patient", str(patient_id))
-        ref = PatientRef(
-            row.id, row.clinician_id, row.given_name, row.family_name, row.birth_date, row.mrn
-        )
+    cache: TTLCache = request.app.state.patients
+    ref = cache.get(patient_id)
+    if ref is None:
+        with db.read() as session:
+            row = session.execute(
+                select(
+                    PatientRow.id,
+                    PatientRow.clinician_id,
+                    PatientRow.given_name,
+                    PatientRow.family_name,
+                    PatientRow.birth_date,
+                    PatientRow.mrn,
+                ).where(PatientRow.id == patient_id)
+            ).first()
+            if row is None:
+                raise NotFound("patient", str(patient_id))
+            ref = PatientRef(*row)
+        cache.put(patient_id, ref)
+    assert isinstance(ref, PatientRef)
     allowed = (user.role == "clinician" and user.clinician_id == ref.clinician_id) or (
         user.role == "patient" and user.patient_id == ref.id
     )
@@ -158,15 +208,15 @@ def patient_in_scope(
     if request.method in SAFE_METHODS:
         route = request.scope.get("route")
         what = getattr(route, "name", "read") or "read"
-        db.write(
-            lambda s: audit.record(
-                s,
-                actor=user.actor,
-                action="read",
-                entity="patient",
-                entity_id=ref.id,
-                details={"view": what[:64]},
-            )
+        db.write_item(
+            AUDIT,
+            {
+                "actor": user.actor,
+                "action": "read",
+                "entity": "patient",
+                "entity_id": ref.id,
+                "details": {"view": what[:64]},
+            },
         )
     return ref
 

@@ -31,6 +31,9 @@ class WebSettings(BaseSettings):
     lockout_minutes: int = 15
     #: Fixed "today" (YYYY-MM-DD) for reproducible demos and tests; empty: the real date.
     today: str = ""
+    #: Seconds a verified session and a patient's assignment are reused without a database
+    #: read (a logout in this process still takes effect at once).
+    cache_seconds: float = 5.0
     #: Largest number of queued writes committed in one transaction (group commit).
     write_batch: int = 64
 

@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ldnkit.clinical.diary import DiaryEntry, SideEffectReport, validate_diary_entry
 from ldnkit.errors import LdnkitError, ValidationError
 from ldnkit.evidence import Evidence
-from ldnkit.store.models import DiaryEntryRow
+from ldnkit.store.models import AuditEvent, DiaryEntryRow
 from ldnkit.store.repositories import audit
 from ldnkit.store.repositories._common import utcnow
 from ldnkit.store.repositories.people import get_patient
@@ -213,6 +213,118 @@ def add_diary_entries(
     return ImportResult(created=created, corrected=corrected, patients=tuple(patients))
 
 
+def add_validated_entries(
+    session: Session, items: Sequence[tuple[int, DiaryEntry, str]]
+) -> list[dict[str, Any]]:
+    """Store many already-validated entries with few statements (the web's group commit).
+
+    Same meaning as calling `add_diary_entry` for each `(patient_id, entry, actor)` in order:
+    a repeat patient-day becomes a correction (the previous revision is marked superseded) and
+    every entry gets its audit event. Entries must come from `validate_diary_entry`; the
+    patients must exist (a foreign-key error fails the whole call, so the caller can retry
+    item by item). Returns each stored row as a dict, in input order.
+    """
+    if not items:
+        return []
+    keys = {(pid, e.entry_date) for pid, e, _ in items}
+    # Two IN lists (each served by an index) and an exact filter here: SQLite cannot use an
+    # index for a row-value IN over (patient_id, entry_date).
+    rows = session.execute(
+        select(
+            DiaryEntryRow.id,
+            DiaryEntryRow.patient_id,
+            DiaryEntryRow.entry_date,
+            DiaryEntryRow.revision,
+        ).where(
+            DiaryEntryRow.superseded.is_(False),
+            DiaryEntryRow.patient_id.in_({pid for pid, _ in keys}),
+            DiaryEntryRow.entry_date.in_({day for _, day in keys}),
+        )
+    )
+    current: dict[tuple[int, dt.date], tuple[int, int]] = {
+        (pid, day): (rid, rev) for rid, pid, day, rev in rows if (pid, day) in keys
+    }
+    now = utcnow()
+    out: list[dict[str, Any] | None] = [None] * len(items)
+    events: list[dict[str, Any]] = []
+    pending = list(enumerate(items))
+    while pending:
+        # One round stores at most one entry per patient-day, so a same-day correction
+        # inside the batch sees the revision stored by the previous round.
+        seen: set[tuple[int, dt.date]] = set()
+        this_round, later = [], []
+        for pos, item in pending:
+            key = (item[0], item[1].entry_date)
+            (later if key in seen else this_round).append((pos, item))
+            seen.add(key)
+        superseded = [
+            current[(p, e.entry_date)][0]
+            for _, (p, e, _a) in this_round
+            if (p, e.entry_date) in current
+        ]
+        if superseded:
+            done = session.execute(
+                update(DiaryEntryRow)
+                .where(DiaryEntryRow.id.in_(superseded), DiaryEntryRow.superseded.is_(False))
+                .values(superseded=True)
+                .execution_options(synchronize_session=False)
+            )
+            if done.rowcount != len(superseded):
+                raise ConcurrentCorrection("a diary entry in this batch changed meanwhile")
+        rows = []
+        for _, (patient_id, entry, actor) in this_round:
+            previous = current.get((patient_id, entry.entry_date))
+            rows.append(
+                {
+                    "patient_id": patient_id,
+                    "entry_date": entry.entry_date,
+                    "revision": previous[1] + 1 if previous else 1,
+                    "superseded": False,
+                    "supersedes_id": previous[0] if previous else None,
+                    "pain": entry.pain,
+                    "sleep": entry.sleep,
+                    "mood": entry.mood,
+                    "energy": entry.energy,
+                    "clarity": entry.clarity,
+                    "dose_taken": entry.dose_taken,
+                    "dose_time": entry.dose_time,
+                    "dose_mg": entry.dose_mg,
+                    "side_effects": [r.model_dump() for r in entry.side_effects],
+                    "note": entry.note,
+                    "recorded_at": now,
+                    "recorded_by": actor,
+                }
+            )
+        ids = (
+            session.execute(
+                insert(DiaryEntryRow).returning(DiaryEntryRow.id, sort_by_parameter_order=True),
+                rows,
+            )
+            .scalars()
+            .all()
+        )
+        for (pos, _item), row_id, values in zip(this_round, ids, rows, strict=True):
+            current[(values["patient_id"], values["entry_date"])] = (row_id, values["revision"])
+            out[pos] = {"id": row_id, **values}
+            events.append(
+                {
+                    "at": now,
+                    "actor": values["recorded_by"],
+                    "action": "create" if values["revision"] == 1 else "correct",
+                    "entity": "diary_entry",
+                    "entity_id": row_id,
+                    "details": {
+                        "patient_id": values["patient_id"],
+                        "entry_date": values["entry_date"].isoformat(),
+                        "revision": values["revision"],
+                    },
+                }
+            )
+        pending = later
+    session.execute(insert(AuditEvent), events)
+    return [row for row in out if row is not None]
+
+
 def current_entries(
     session: Session,
     patient_id: int,
@@ -259,6 +371,7 @@ __all__ = [
     "ImportResult",
     "add_diary_entries",
     "add_diary_entry",
+    "add_validated_entries",
     "current_entries",
     "diary",
     "entry_history",

@@ -16,6 +16,11 @@ api = APIRouter(prefix="/api", tags=["auth"])
 pages = APIRouter(include_in_schema=False)
 
 
+def _logout(request: Request, user: Principal) -> None:
+    request.app.state.accounts.logout(user)
+    request.app.state.principals.drop(lambda key: key[0] == user.user_id)  # type: ignore[index]
+
+
 def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -40,7 +45,7 @@ def api_login(body: LoginIn, request: Request) -> TokenOut:
 @api.post("/auth/logout", status_code=204)
 def api_logout(user: CurrentUser, request: Request) -> Response:
     """Void every token of this account."""
-    request.app.state.accounts.logout(user)
+    _logout(request, user)
     return Response(status_code=204)
 
 
@@ -104,7 +109,7 @@ async def login_submit(request: Request) -> Response:
 
 @pages.post("/logout")
 def logout_submit(request: Request, user: CurrentUser) -> Response:
-    request.app.state.accounts.logout(user)
+    _logout(request, user)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ldnkit.clinical.diary import SEVERITIES, DiaryEntry
+from ldnkit.clinical.diary import SEVERITIES, DiaryEntry, validate_diary_entry
 from ldnkit.errors import NotFound
 from ldnkit.evidence import default_evidence
 from ldnkit.store import repositories as repo
@@ -18,17 +18,16 @@ from ldnkit.web.charts import timeline_svg
 from ldnkit.web.deps import CurrentUser, Db, InScope, Today
 from ldnkit.web.schemas import AdviceOut, DiaryOut
 from ldnkit.web.templating import form_page, render
+from ldnkit.web.writes import DIARY, DiaryWrite
 
 api = APIRouter(prefix="/api/patients/{patient_id}", tags=["diary"])
 pages = APIRouter(prefix="/patients/{patient_id}", include_in_schema=False)
 
 
-def _store_job(patient_id: int, data: Any, today: dt.date, actor: str):  # type: ignore[no-untyped-def]
-    def job(s):  # type: ignore[no-untyped-def]
-        row = repo.add_diary_entry(s, patient_id, data, today=today, actor=actor)
-        return services.diary_row_dict(row)
-
-    return job
+async def _store(db: Db, patient_id: int, data: Any, today: dt.date, actor: str) -> dict[str, Any]:
+    """Validate now (errors never reach the writer), then queue for the next group commit."""
+    entry = validate_diary_entry(data, today=today)
+    return await db.awrite_item(DIARY, DiaryWrite(patient_id, entry, actor))
 
 
 @api.get("/diary", response_model=list[DiaryOut])
@@ -51,7 +50,7 @@ async def api_add(
 
     The response is sent only after the entry is committed to disk.
     """
-    return await db.awrite(_store_job(patient.id, body, today, user.actor))
+    return await _store(db, patient.id, body, today, user.actor)
 
 
 @api.get("/diary/{entry_date}/history", response_model=list[DiaryOut])
@@ -135,7 +134,7 @@ async def diary_submit(
     ctx = await run_in_threadpool(_diary_form_context, db, patient.id, today, day)
     form_page(request, "diary_form.html", patient=patient, **ctx)
     data = forms.diary_from_form(form, today)
-    row = await db.awrite(_store_job(patient.id, data, today, user.actor))
+    row = await _store(db, patient.id, data, today, user.actor)
     target = (
         f"/patients/{patient.id}/today?saved={row['revision']}"
         if user.role == "patient"

@@ -16,13 +16,13 @@ from ldnkit.evidence import default_evidence
 from ldnkit.inputs import parse_model
 from ldnkit.store import repositories as repo
 from ldnkit.store.models import Patient as PatientRow
-from ldnkit.store.repositories import audit
 from ldnkit.web import forms, services
 from ldnkit.web.advice import todays_advice
 from ldnkit.web.charts import timeline_svg
 from ldnkit.web.deps import Clinician, ClinicianScope, CurrentUser, Db, InScope, Principal, Today
 from ldnkit.web.schemas import AccountIn, ClinicalProfile, PatientIn, PatientOut, PatientSummaryOut
 from ldnkit.web.templating import form_page, render
+from ldnkit.web.writes import AUDIT
 
 api = APIRouter(prefix="/api/patients", tags=["patients"])
 pages = APIRouter(include_in_schema=False)
@@ -59,15 +59,15 @@ def _visible_patients(db: Db, user: Principal, today: dt.date) -> list[dict[str,
             row = s.get(PatientRow, user.patient_id)
             rows = [row] if row is not None else []
         out = [{"row": r, "status": services.patient_status(s, r.id, today)} for r in rows]
-    db.write(
-        lambda s: audit.record(
-            s,
-            actor=user.actor,
-            action="list",
-            entity="patient",
-            entity_id=None,
-            details={"count": len(out)},
-        )
+    db.write_item(
+        AUDIT,
+        {
+            "actor": user.actor,
+            "action": "list",
+            "entity": "patient",
+            "entity_id": None,
+            "details": {"count": len(out)},
+        },
     )
     return out
 
