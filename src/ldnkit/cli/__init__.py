@@ -35,6 +35,7 @@ _AREAS = (
     "store",
     "advise",
     "web",
+    "interop",
 )
 
 

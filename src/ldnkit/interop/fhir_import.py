@@ -1,0 +1,435 @@
+"""Read FHIR Bundles back into core models: pain Observations into diary entries, the plan.
+
+Pure: every function takes parsed JSON and returns core models (or raises
+`ValidationError(field, reason)` naming the Bundle entry); the REST shell stores the result.
+
+Pain scores are recognised by LOINC 72514-3 whichever system wrote them. An ldnkit export also
+carries the rest of the diary day (sleep, mood, energy, clarity, dose) as components and the
+side effects as their own Observations, so its round trip is exact. Importing is idempotent:
+`new_entries` keeps only days the diary does not already hold with the same content, and never
+overwrites a day the patient recorded differently (it reports it as a conflict instead).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from ldnkit.clinical.diary import DiaryEntry, validate_diary_entry
+from ldnkit.clinical.models import Patient, Plan, PlanStep
+from ldnkit.errors import ValidationError
+from ldnkit.evidence import Evidence, default_evidence
+from ldnkit.inputs import parse_model
+from ldnkit.interop import fhir_common as fc
+from ldnkit.interop.fhir_export import SCALE_COMPONENTS
+
+_USABLE_STATUS = {"final", "amended", "corrected"}
+_SEVERITY_BY_SNOMED = {code: name for name, (code, _) in fc.SEVERITY_SNOMED.items()}
+_GENDER = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
+
+
+@dataclass(frozen=True)
+class DiaryImport:
+    """Diary days read from a Bundle, and what was left out and why."""
+
+    entries: tuple[DiaryEntry, ...]
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """What importing into an existing diary would do (nothing is written here)."""
+
+    new: tuple[DiaryEntry, ...]
+    unchanged: tuple[dt.date, ...] = ()
+    conflicts: tuple[dt.date, ...] = field(default_factory=tuple)
+
+
+def _entries(bundle: Any) -> list[tuple[int, dict[str, Any]]]:
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise fc.FhirInvalid("resourceType", "expected a FHIR Bundle")
+    raw = bundle.get("entry") or []
+    if not isinstance(raw, list):
+        raise fc.FhirInvalid("entry", "must be a list")
+    out = []
+    for i, e in enumerate(raw):
+        res = e.get("resource") if isinstance(e, dict) else None
+        if not isinstance(res, dict):
+            raise fc.FhirInvalid(f"entry[{i}].resource", "missing")
+        # Every resource is checked before any is read: a Bundle is imported whole or not at
+        # all, and the readers below can rely on the shapes FHIR guarantees.
+        fc.validate_resource(res, f"entry[{i}].resource")
+        out.append((i, res))
+    return out
+
+
+def _codes(concept: Any) -> set[tuple[str | None, str | None]]:
+    if not isinstance(concept, dict):
+        return set()
+    return {(c.get("system"), c.get("code")) for c in concept.get("coding") or []}
+
+
+def _day(res: dict[str, Any], where: str) -> dt.date:
+    text = res.get("effectiveDateTime") or (res.get("effectivePeriod") or {}).get("start")
+    if not isinstance(text, str) or len(text) < 10:
+        raise ValidationError(f"{where}.effectiveDateTime", "a diary Observation needs a date")
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise ValidationError(f"{where}.effectiveDateTime", f"{text!r} is not a date") from None
+
+
+def _pain_value(res: dict[str, Any], where: str) -> int:
+    if "valueInteger" in res:
+        value = res["valueInteger"]
+    elif isinstance(res.get("valueQuantity"), dict):
+        value = res["valueQuantity"].get("value")
+    else:
+        raise ValidationError(
+            f"{where}.value[x]", "pain score must be valueInteger or valueQuantity"
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValidationError(
+            f"{where}.value[x]", f"pain score must be a whole number, got {value!r}"
+        )
+    return int(value)
+
+
+def _component(res: dict[str, Any], name: str) -> dict[str, Any] | None:
+    for comp in res.get("component") or []:
+        if (fc.SYS_DIARY_FIELD, name) in _codes(comp.get("code")):
+            return comp
+    return None
+
+
+def _subject(res: dict[str, Any]) -> str | None:
+    subj = res.get("subject")
+    return subj.get("reference") if isinstance(subj, dict) else None
+
+
+def diary_from_bundle(
+    bundle: Any,
+    *,
+    today: dt.date,
+    dose_taken_default: bool = False,
+    evidence: Evidence | None = None,
+) -> DiaryImport:
+    """Diary entries from a Bundle's pain (LOINC 72514-3) and side-effect Observations.
+
+    Every Observation is validated with fhir.resources first; an invalid one rejects the
+    Bundle (naming the entry). Observations that are not usable (entered-in-error, no date)
+    are skipped with a reason. A pain Observation written by another system carries no dose
+    information: `dose_taken_default` fills it and the entry's note says it was imported.
+    Several pain scores on one day (another system may record more than one) keep the last.
+    """
+    pains: dict[dt.date, tuple[dict[str, Any], str]] = {}
+    effects: dict[dt.date, list[dict[str, str]]] = {}
+    skipped: list[str] = []
+    subjects: set[str] = set()
+    for i, res in _entries(bundle):
+        if res.get("resourceType") != "Observation":
+            continue
+        where = f"entry[{i}].resource"
+        codes = _codes(res.get("code"))
+        is_pain = (fc.LOINC, fc.LOINC_PAIN) in codes
+        effect = next((c for s, c in codes if s == fc.SYS_SIDE_EFFECT), None)
+        if not is_pain and effect is None:
+            continue
+        if res.get("status") not in _USABLE_STATUS:
+            skipped.append(f"{where}: status {res.get('status')!r}")
+            continue
+        if (ref := _subject(res)) is not None:
+            subjects.add(ref)
+        day = _day(res, where)
+        if is_pain:
+            pains[day] = (res, where)
+        else:
+            coding = _codes(res.get("valueCodeableConcept"))
+            severity = next(
+                (
+                    _SEVERITY_BY_SNOMED[c]
+                    for s, c in coding
+                    if s == fc.SNOMED and c in _SEVERITY_BY_SNOMED
+                ),
+                (res.get("valueCodeableConcept") or {}).get("text") or "mild",
+            )
+            effects.setdefault(day, []).append({"code": str(effect), "severity": severity})
+    if len(subjects) > 1:
+        raise ValidationError("entry", f"the Bundle mixes patients ({', '.join(sorted(subjects))})")
+    entries: list[DiaryEntry] = []
+    for day in sorted(pains):
+        res, where = pains[day]
+        data: dict[str, Any] = {"entry_date": day, "pain": _pain_value(res, where)}
+        for name in SCALE_COMPONENTS:
+            if (comp := _component(res, name)) is not None:
+                data[name] = comp.get("valueInteger")
+        taken = _component(res, "dose_taken")
+        notes = [
+            n.get("text") for n in res.get("note") or [] if isinstance(n, dict) and n.get("text")
+        ]
+        if taken is not None:
+            data["dose_taken"] = bool(taken.get("valueBoolean"))
+        else:
+            data["dose_taken"] = dose_taken_default
+            notes.insert(0, "Imported from FHIR (dose not recorded)")
+        comp = _component(res, "dose_mg")
+        if comp is not None and (comp.get("valueQuantity") or {}).get("value") is not None:
+            data["dose_mg"] = fc.to_decimal(comp["valueQuantity"]["value"], f"{where}.component")
+        if (comp := _component(res, "dose_time")) is not None:
+            data["dose_time"] = comp.get("valueTime")
+        if notes:
+            data["note"] = "\n".join(notes)
+        data["side_effects"] = effects.pop(day, [])
+        try:
+            entries.append(validate_diary_entry(data, today=today, evidence=evidence))
+        except ValidationError as exc:
+            raise ValidationError(f"{where} ({day}): {exc.field}", exc.reason) from None
+    skipped += [f"side effects on {d} without a pain score" for d in sorted(effects)]
+    return DiaryImport(entries=tuple(entries), skipped=tuple(skipped))
+
+
+def new_entries(imported: DiaryImport, existing: Mapping[dt.date, DiaryEntry]) -> MergePlan:
+    """Split an import into new days, days already held identically, and conflicting days.
+
+    This is what makes the import idempotent: a second import of the same Bundle finds every
+    day unchanged and adds nothing. A day the diary holds with other values is left alone.
+    """
+    new, same, conflicts = [], [], []
+    for entry in imported.entries:
+        held = existing.get(entry.entry_date)
+        if held is None:
+            new.append(entry)
+        elif held == entry:
+            same.append(entry.entry_date)
+        else:
+            conflicts.append(entry.entry_date)
+    return MergePlan(new=tuple(new), unchanged=tuple(same), conflicts=tuple(conflicts))
+
+
+def plan_from_bundle(bundle: Any) -> Plan | None:
+    """The exact plan from an ldnkit export (its plan DocumentReference), checked against the
+    MedicationRequest's Dosages so a schedule edited in the EHR is never silently ignored.
+
+    Returns None when the Bundle carries no ldnkit plan.
+    """
+    entries = _entries(bundle)
+    doc = next(
+        (
+            (i, r)
+            for i, r in entries
+            if r.get("resourceType") == "DocumentReference"
+            and (fc.SYS_DOCUMENT, "ldn-plan") in _codes(r.get("type"))
+        ),
+        None,
+    )
+    if doc is None:
+        return None
+    i, res = doc
+    attachment = next(
+        (
+            c["attachment"]
+            for c in res.get("content") or []
+            if (c.get("attachment") or {}).get("contentType") == fc.PLAN_MIME
+        ),
+        None,
+    )
+    if attachment is None or not attachment.get("data"):
+        raise ValidationError(f"entry[{i}].resource.content", "no ldnkit plan attachment")
+    try:
+        payload = json.loads(base64.b64decode(attachment["data"], validate=True))
+        plan = Plan.model_validate(payload)
+    except (binascii.Error, ValueError, PydanticValidationError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise ValidationError(
+            f"entry[{i}].resource.content", f"unreadable plan: {reason}"
+        ) from None
+    _check_schedule(plan, entries)
+    return plan
+
+
+def _check_schedule(plan: Plan, entries: list[tuple[int, dict[str, Any]]]) -> None:
+    ident = f"{plan.patient_id or 'plan'}/{plan.protocol_id}/{plan.start.isoformat()}"
+    for i, res in entries:
+        if res.get("resourceType") != "MedicationRequest":
+            continue
+        if not any(
+            x.get("system") == fc.SYS_PLAN and x.get("value") == ident
+            for x in res.get("identifier") or []
+        ):
+            continue
+        got = [schedule_row(d) for d in res.get("dosageInstruction") or []]
+        want = [
+            (s.index + 1, s.start, s.end, s.dose_mg, "HS" if s.timing == "bedtime" else "MORN")
+            for s in plan.steps
+        ]
+        if got != want:
+            raise ValidationError(
+                f"entry[{i}].resource.dosageInstruction",
+                "the dosing schedule differs from the attached ldnkit plan (edited elsewhere?)",
+            )
+        return
+    raise ValidationError("entry", f"no MedicationRequest with plan identifier {ident!r}")
+
+
+def schedule_row(d: dict[str, Any]) -> tuple[Any, ...]:
+    """(sequence, start, end, dose mg, when) of one Dosage, for comparing schedules."""
+    rep = (d.get("timing") or {}).get("repeat") or {}
+    bounds = rep.get("boundsPeriod") or {}
+    dose = None
+    for dr in d.get("doseAndRate") or []:
+        q = dr.get("doseQuantity") or {}
+        if q.get("value") is not None:
+            dose = fc.to_decimal(q["value"])
+    when = (rep.get("when") or [None])[0]
+
+    def day(v: Any) -> dt.date | None:
+        # FHIR allows partial dates ("2026-03"); they cannot bound a dosing step.
+        try:
+            return dt.date.fromisoformat(v[:10]) if isinstance(v, str) else None
+        except ValueError:
+            return None
+
+    return (d.get("sequence"), day(bounds.get("start")), day(bounds.get("end")), dose, when)
+
+
+def patient_from_bundle(bundle: Any) -> Patient | None:
+    """The core Patient (identity, sex, birth date, conditions) from a Bundle, if present.
+
+    Medications, allergies and other screening facts are not exported as resources, so a
+    patient rebuilt this way must be re-screened with the missing facts before a new plan.
+    """
+    entries = _entries(bundle)
+    found = next(((i, r) for i, r in entries if r.get("resourceType") == "Patient"), None)
+    if found is None:
+        return None
+    i, res = found
+    pid = next(
+        (x.get("value") for x in res.get("identifier") or [] if x.get("system") == fc.SYS_PATIENT),
+        res.get("id"),
+    )
+    if not pid:
+        raise ValidationError(f"entry[{i}].resource.id", "a Patient needs an id")
+    names = res.get("name") or []
+    name = None
+    if names:
+        n = names[0]
+        name = n.get("text") or " ".join([*(n.get("given") or []), n.get("family") or ""]).strip()
+    conditions = []
+    for _, r in entries:
+        if r.get("resourceType") == "Condition":
+            code = next((c for s, c in _codes(r.get("code")) if s == fc.SYS_CONDITION), None)
+            if code:
+                conditions.append({"code": code})
+    birth = res.get("birthDate")
+    data = {
+        "id": pid,
+        "name": name or None,
+        "birth_date": birth if isinstance(birth, str) and len(birth) == 10 else None,
+        "sex": _GENDER.get(res.get("gender") or "unknown", "unknown"),
+        "conditions": conditions,
+    }
+    return parse_model(Patient, data, prefix=f"entry[{i}].resource")
+
+
+_KINDS = {"start", "increase", "maintain", "hold", "resume"}
+
+
+def plan_from_medication_request(
+    res: dict[str, Any], patient_id: str | None = None, evidence: Evidence | None = None
+) -> Plan | None:
+    """A core Plan rebuilt from any LDN MedicationRequest's dated Dosages (an EHR's or ours).
+
+    Lets the response rules (`ldnkit.clinical.response`) judge a patient whose plan lives in
+    the EHR. Dosages without a start date cannot be placed on a calendar: None is returned
+    when no Dosage has one. Visits and compounding are not in an order and stay empty.
+    """
+    ev = evidence or default_evidence()
+    raw = res.get("dosageInstruction") or []
+    dosages = [d for d in (raw if isinstance(raw, list) else [raw]) if isinstance(d, dict)]
+    rows = []
+    for i, d in enumerate(dosages):
+        seq, start, end, dose, when = schedule_row(d)
+        if start is None or dose is None:
+            continue
+        kind = next(
+            (
+                c.get("code")
+                for ai in d.get("additionalInstruction") or []
+                for c in (ai.get("coding") or [])
+                if c.get("system") == fc.SYS_STEP_KIND and c.get("code") in _KINDS
+            ),
+            None,
+        )
+        rows.append((seq if isinstance(seq, int) else i + 1, start, end, dose, when, kind, d))
+    if not rows:
+        return None
+    rows.sort(key=lambda r: (r[1], r[0]))
+    protocol_id = next(
+        (
+            u.removeprefix(fc.PROTOCOL_URI)
+            for u in res.get("instantiatesUri") or []
+            if isinstance(u, str) and u.startswith(fc.PROTOCOL_URI)
+        ),
+        None,
+    )
+    protocol = ev.protocols.get(protocol_id or "")
+    sources = list(protocol.sources if protocol else ev.dosing.general.sources)
+    steps: list[PlanStep] = []
+    previous = Decimal(0)
+    for i, (_, start, end, dose, when, kind, d) in enumerate(rows):
+        nxt = rows[i + 1][1] - dt.timedelta(days=1) if i + 1 < len(rows) else None
+        last = (
+            end
+            or nxt
+            or start + dt.timedelta(days=int(ev.dosing.monitoring.adequate_trial_days.max))
+        )
+        if kind is None:
+            if dose == 0:
+                kind = "hold"
+            elif i == 0:
+                kind = "start"
+            elif steps and steps[-1].kind == "hold":
+                kind = "resume"
+            else:
+                kind = "increase" if dose > previous else "maintain"
+        steps.append(
+            PlanStep(
+                index=i,
+                kind=kind,
+                start=start,
+                end=max(last, start),
+                dose_mg=dose,
+                timing="morning" if when == "MORN" else "bedtime",
+                note=str(d.get("text") or f"{dose} mg"),
+                sources=sources,
+            )
+        )
+        previous = dose if dose > 0 else previous
+    top = max(s.dose_mg for s in steps)
+    starts = [s.start for s in steps if s.kind in ("start", "increase")]
+    interval = (
+        (starts[1] - starts[0]).days
+        if len(starts) > 1
+        else (protocol.interval_days if protocol else 14)
+    )
+    return Plan(
+        patient_id=patient_id,
+        protocol_id=protocol.id if protocol else "ehr-order",
+        protocol_name=protocol.name if protocol else "Order from the EHR",
+        start=steps[0].start,
+        target_mg=top,
+        ceiling_mg=max(top, protocol.ceiling_mg) if protocol else top,
+        interval_days=max(1, interval),
+        steps=steps,
+        visits=[],
+        dispensing=[],
+        sources=sources,
+    )
