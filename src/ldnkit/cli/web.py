@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +18,17 @@ def _print_logins(console: Console, url: str) -> None:
     for login in LOGINS:
         table.add_row(login.username, login.password, login.role, login.who)
     console.print(table)
+
+
+def full_app(settings: Any = None) -> Any:
+    """The served product: the web app with the FHIR, CDS Hooks and document routers mounted.
+
+    Module-level so `uvicorn --workers N` can import it as a factory.
+    """
+    from ldnkit.interop.web_mount import interop_routers
+    from ldnkit.web import WebSettings, create_app
+
+    return create_app(settings or WebSettings(), extra_routers=interop_routers())
 
 
 def register(app: typer.Typer) -> None:
@@ -51,13 +64,13 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from ldnkit.store import upgrade
-        from ldnkit.web import WebSettings, create_app
+        from ldnkit.web import WebSettings
 
         settings = WebSettings()
         if upgrade_db:
             upgrade(settings.url())
         uvicorn.run(
-            "ldnkit.web.app:create_app" if workers > 1 else create_app(settings),
+            "ldnkit.cli.web:full_app" if workers > 1 else full_app(settings),
             factory=workers > 1,
             workers=workers,
             host=host,
