@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ldnkit.errors import NotFound
 from ldnkit.evidence import Evidence, default_evidence
+from ldnkit.evidence.tables import dosing_rows
 
 
 def _src(ids: list[str]) -> str:
@@ -17,40 +18,11 @@ def _src(ids: list[str]) -> str:
 
 
 def _dosing(ev: Evidence) -> Table:
-    g, p, m, s = ev.dosing.general, ev.dosing.personalised, ev.dosing.monitoring, ev.dosing.safety
     t = Table(title="General dosing (LDN, chronic pain)")
     for col in ("parameter", "value", "sources"):
         t.add_column(col)
-    rows: list[tuple[str, str, list[str]]] = [
-        ("Starting dose", f"{g.start_mg} mg daily", g.sources),
-        ("Titration step", f"+{g.step_mg} mg every {g.interval_days} days", g.sources),
-        ("Target dose", f"{g.target_mg} mg daily", g.sources),
-        ("Maximum dose", f"{g.maximum_mg} mg daily", g.sources),
-        ("Timing", g.timing, g.sources),
-        (
-            "Personalised start",
-            f"{p.start_mg} mg (sensitive: {p.sensitive_start_mg} mg)",
-            p.sources,
-        ),
-        ("Personalised step", f"+{p.step_mg} mg every {p.interval_days} days", p.sources),
-        ("Effective dose", f"{p.effective_dose_mg} mg (idiosyncratic)", p.sources),
-        ("Follow-up after start", f"{m.follow_up_days} days", m.follow_up_sources),
-        (
-            "Adequate trial at optimal dose",
-            f"{m.adequate_trial_days} days",
-            m.adequate_trial_sources,
-        ),
-        ("Response goal", f"{m.response_goal_percent}% pain reduction", m.response_goal_sources),
-        ("Opioid-free before start", f"{s.opioid_free_days} days", s.opioid_free_sources),
-        (
-            "Opioid-free (buprenorphine, methadone)",
-            f"up to {s.long_acting_opioid_free_days} days",
-            s.opioid_free_sources,
-        ),
-        ("Hold before surgery", f"{s.perioperative_hold_days} days", s.perioperative_sources),
-    ]
-    for name, value, sources in rows:
-        t.add_row(name, value, _src(sources))
+    for row in dosing_rows(ev):
+        t.add_row(row["parameter"], row["value"], _src(row["sources"]))
     return t
 
 
