@@ -21,14 +21,23 @@ from ldnkit.web import errors, writes
 from ldnkit.web.accounts import Accounts
 from ldnkit.web.db import Database
 from ldnkit.web.deps import TTLCache, csrf_protect
-from ldnkit.web.routes import admin, auth, diary, evidence, patients, plans, screening
+from ldnkit.web.routes import (
+    admin,
+    auth,
+    diary,
+    evidence,
+    patients,
+    pharmacology,
+    plans,
+    screening,
+)
 from ldnkit.web.security import Signer
 from ldnkit.web.settings import WebSettings
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: The app's own resources, in the order their routes are matched.
-RESOURCES = (auth, evidence, patients, screening, plans, diary, admin)
+RESOURCES = (auth, evidence, pharmacology, patients, screening, plans, diary, admin)
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
