@@ -16,17 +16,13 @@ from rich.table import Table
 
 from ldnkit.cli.clinical import OutputFormat, render_assessment, render_plan
 from ldnkit.cli.store import ACTOR, DB_HELP, open_session
-from ldnkit.clinical.models import Patient, Plan, PlanOptions, fmt_mg
+from ldnkit.clinical.models import Plan, PlanOptions, fmt_mg
 from ldnkit.clinical.response import Advice, advise
 from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
 from ldnkit.errors import NotFound
 from ldnkit.inputs import parse_date, parse_model
-
-
-def core_patient(row_id: int, profile: dict) -> Patient:
-    """The stored clinical profile as a core `Patient` (the store id is authoritative)."""
-    return parse_model(Patient, {**profile, "id": str(row_id)}, "profile")
+from ldnkit.store.profiles import core_patient
 
 
 def render_advice(console: Console, patient_id: int, a: Advice) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -113,7 +114,12 @@ class Advice(BaseModel):
 
 
 def response_rules(evidence: Evidence | None = None) -> ResponseRules:
-    ev = evidence or default_evidence()
+    """The thresholds, parsed once per evidence base (they are immutable)."""
+    return _parsed_rules(evidence or default_evidence())
+
+
+@lru_cache(maxsize=8)
+def _parsed_rules(ev: Evidence) -> ResponseRules:
     return ev.section("response", ResponseRules)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
 from ldnkit.store import repositories as repo
-from ldnkit.web.services import core_patient
+from ldnkit.store.profiles import core_patient
 
 ACTOR = "seed-demo"
 

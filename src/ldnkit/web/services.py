@@ -16,15 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ldnkit.clinical.diary import DiaryEntry
-from ldnkit.clinical.models import Assessment, Patient, Plan, PlanOptions
+from ldnkit.clinical.models import Assessment, Plan, PlanOptions
 from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import plan_for_patient
 from ldnkit.errors import ValidationError
-from ldnkit.inputs import parse_model
 from ldnkit.store import repositories as repo
 from ldnkit.store.models import Assessment as AssessmentRow
 from ldnkit.store.models import DiaryEntryRow
 from ldnkit.store.models import Plan as PlanRow
+from ldnkit.store.profiles import core_patient
 from ldnkit.web.advice import AdviceView, todays_advice
 
 #: Dates the clinic accepts for plans and screening, relative to today (keeps arithmetic sane).
@@ -36,12 +36,6 @@ def check_date(field: str, value: dt.date, today: dt.date) -> dt.date:
     if abs((value - today).days) > DATE_WINDOW_DAYS:
         raise ValidationError(field, f"{value.isoformat()} is more than 10 years from today")
     return value
-
-
-def core_patient(patient_id: int, profile: dict[str, Any]) -> Patient:
-    """The core's patient for a stored profile (validated again: the profile is input)."""
-    data = {k: v for k, v in (profile or {}).items() if k not in ("id", "name")}
-    return parse_model(Patient, {**data, "id": str(patient_id)}, prefix="profile")
 
 
 def latest_assessment(session: Session, patient_id: int) -> AssessmentRow | None:
