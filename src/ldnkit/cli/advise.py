@@ -18,11 +18,10 @@ from ldnkit.cli.clinical import OutputFormat, render_assessment, render_plan
 from ldnkit.cli.store import ACTOR, DB_HELP, open_session
 from ldnkit.clinical.models import Plan, PlanOptions, fmt_mg
 from ldnkit.clinical.response import Advice, advise
-from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
 from ldnkit.errors import NotFound
 from ldnkit.inputs import parse_date, parse_model
-from ldnkit.store.profiles import core_patient
+from ldnkit.store.profiles import core_patient, save_plan_version, screen_and_save
 
 
 def render_advice(console: Console, patient_id: int, a: Advice) -> None:
@@ -72,24 +71,9 @@ def register(app: typer.Typer) -> None:
         with open_session(db) as s:
             row = repo.get_patient(s, patient)
             core = core_patient(row.id, row.profile)
-            assessment = screen(core, day)
-            repo.save_assessment(
-                s,
-                patient_id=row.id,
-                assessed_on=day,
-                status=assessment.status,
-                payload=assessment.model_dump(mode="json"),
-                actor=ACTOR,
-            )
+            _, assessment = screen_and_save(s, row.id, row.profile, day, ACTOR)
             plan = plan_for_patient(core, protocol or default_protocol_for(core), day, options)
-            saved = repo.save_plan(
-                s,
-                patient_id=row.id,
-                protocol_id=plan.protocol_id,
-                start_date=plan.start,
-                payload=plan.model_dump(mode="json"),
-                actor=ACTOR,
-            )
+            saved = save_plan_version(s, row.id, plan, ACTOR)
         render_assessment(console, assessment)
         render_plan(console, plan)
         console.print(f"Saved plan version {saved.version} for patient {patient}")

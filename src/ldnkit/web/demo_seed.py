@@ -17,10 +17,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
 from ldnkit.store import repositories as repo
-from ldnkit.store.profiles import core_patient
+from ldnkit.store.profiles import core_patient, save_plan_version, screen_and_save
 
 ACTOR = "seed-demo"
 
@@ -219,36 +218,12 @@ def seed_demo(engine: Engine, today: dt.date) -> bool:
             )
             patient = core_patient(row.id, profile)
             if "started_days_ago" not in spec:
-                assessment = screen(patient, today)
-                repo.save_assessment(
-                    s,
-                    patient_id=row.id,
-                    assessed_on=today,
-                    status=assessment.status,
-                    payload=assessment.model_dump(mode="json"),
-                    actor=ACTOR,
-                )
+                screen_and_save(s, row.id, profile, today, ACTOR)
                 continue
             start = today - dt.timedelta(days=spec["started_days_ago"])
-            screened_on = start - dt.timedelta(days=7)
-            assessment = screen(patient, screened_on)
-            repo.save_assessment(
-                s,
-                patient_id=row.id,
-                assessed_on=screened_on,
-                status=assessment.status,
-                payload=assessment.model_dump(mode="json"),
-                actor=ACTOR,
-            )
+            screen_and_save(s, row.id, profile, start - dt.timedelta(days=7), ACTOR)
             plan = plan_for_patient(patient, default_protocol_for(patient), start)
-            repo.save_plan(
-                s,
-                patient_id=row.id,
-                protocol_id=plan.protocol_id,
-                start_date=plan.start,
-                payload=plan.model_dump(mode="json"),
-                actor=ACTOR,
-            )
+            save_plan_version(s, row.id, plan, ACTOR)
             entries = _diary(spec["story"], plan, today, rng)
             repo.add_diary_entries(s, [(row.id, e) for e in entries], today=today, actor=ACTOR)
     return True

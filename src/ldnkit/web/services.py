@@ -16,15 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ldnkit.clinical.diary import DiaryEntry
-from ldnkit.clinical.models import Assessment, Plan, PlanOptions
-from ldnkit.clinical.screening import screen
+from ldnkit.clinical.models import Plan, PlanOptions
 from ldnkit.clinical.titration import plan_for_patient
 from ldnkit.errors import ValidationError
 from ldnkit.store import repositories as repo
 from ldnkit.store.models import Assessment as AssessmentRow
 from ldnkit.store.models import DiaryEntryRow
 from ldnkit.store.models import Plan as PlanRow
-from ldnkit.store.profiles import core_patient
+from ldnkit.store.profiles import core_patient, screen_and_save
 from ldnkit.web.advice import AdviceView, todays_advice
 
 #: Dates the clinic accepts for plans and screening, relative to today (keeps arithmetic sane).
@@ -49,22 +48,6 @@ def latest_assessment(session: Session, patient_id: int) -> AssessmentRow | None
 
 def plan_of(row: PlanRow | None) -> Plan | None:
     return Plan.model_validate(row.payload) if row is not None else None
-
-
-def screen_and_save(
-    session: Session, patient_id: int, profile: dict[str, Any], on: dt.date, actor: str
-) -> tuple[int, Assessment]:
-    """Screen the stored profile on a date and keep the result (a write job)."""
-    assessment = screen(core_patient(patient_id, profile), on)
-    row = repo.save_assessment(
-        session,
-        patient_id=patient_id,
-        assessed_on=on,
-        status=assessment.status,
-        payload=assessment.model_dump(mode="json"),
-        actor=actor,
-    )
-    return row.id, assessment
 
 
 def make_plan(

@@ -17,6 +17,7 @@ from ldnkit.inputs import parse_model
 from ldnkit.interop.ical import plan_to_ics
 from ldnkit.store import repositories as repo
 from ldnkit.store.models import Plan as PlanRow
+from ldnkit.store.profiles import save_plan_version
 from ldnkit.web import forms, services
 from ldnkit.web.deps import Clinician, ClinicianScope, CurrentUser, Db, InScope, Today
 from ldnkit.web.schemas import PlanIn, PlanOut, PlanPreviewIn
@@ -55,16 +56,7 @@ def build_plan(
 
 
 def save_plan(db: Db, patient_id: int, plan: Plan, actor: str) -> PlanRow:
-    return db.write(
-        lambda s: repo.save_plan(
-            s,
-            patient_id=patient_id,
-            protocol_id=plan.protocol_id,
-            start_date=plan.start,
-            payload=plan.model_dump(mode="json"),
-            actor=actor,
-        )
-    )
+    return db.write(lambda s: save_plan_version(s, patient_id, plan, actor))
 
 
 # -- API ---------------------------------------------------------------------------------
