@@ -18,3 +18,17 @@ def make_patient(**fields) -> Patient:
     data = {"id": "p1", "conditions": [{"code": "fibromyalgia"}]}
     data.update(fields)
     return Patient.model_validate(data)
+
+
+# The opioids issue 2 requires screening to recognise by name.
+REQUIRED_OPIOIDS = (
+    "tramadol",
+    "codeine",
+    "buprenorphine",
+    "methadone",
+    "oxycodone",
+    "morphine",
+    "hydrocodone",
+    "fentanyl",
+    "tapentadol",
+)

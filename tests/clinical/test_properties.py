@@ -13,19 +13,12 @@ from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import plan_for_patient, titration_plan
 from ldnkit.errors import UnsafeToStart, ValidationError
 from ldnkit.evidence import default_evidence
+from tests.clinical.conftest import REQUIRED_OPIOIDS
 
 EV = default_evidence()
 PROTOCOLS = sorted(EV.protocols)
 DRUGS = [
-    "tramadol",
-    "codeine",
-    "buprenorphine",
-    "methadone",
-    "oxycodone",
-    "morphine",
-    "hydrocodone",
-    "fentanyl",
-    "tapentadol",
+    *REQUIRED_OPIOIDS,
     "ibuprofen",
     "gabapentin",
     "duloxetine",

@@ -8,7 +8,7 @@ import pytest
 
 from ldnkit.clinical.screening import screen
 from ldnkit.evidence import default_evidence
-from tests.clinical.conftest import TODAY, make_patient
+from tests.clinical.conftest import REQUIRED_OPIOIDS, TODAY, make_patient
 
 
 def codes(assessment) -> set[str]:
@@ -24,18 +24,7 @@ def test_uncomplicated_patient_is_eligible_with_info_only() -> None:
 
 @pytest.mark.parametrize(
     "drug",
-    [
-        "tramadol",
-        "codeine",
-        "buprenorphine",
-        "methadone",
-        "oxycodone",
-        "morphine",
-        "hydrocodone",
-        "fentanyl patch",
-        "tapentadol",
-        "Percocet",
-    ],
+    [*REQUIRED_OPIOIDS, "fentanyl patch", "Percocet"],
 )
 def test_active_opioid_contraindicates(drug: str) -> None:
     a = screen(make_patient(medications=[{"name": drug, "active": True}]), TODAY)

@@ -11,6 +11,7 @@ import yaml
 
 from ldnkit.errors import EvidenceError, NotFound
 from ldnkit.evidence import DATA_DIR, default_evidence, load_evidence
+from tests.clinical.conftest import REQUIRED_OPIOIDS
 
 
 @pytest.fixture
@@ -69,15 +70,7 @@ def test_every_cited_source_resolves_to_a_reference() -> None:
 def test_opioid_list_covers_the_required_drugs() -> None:
     ev = default_evidence()
     for drug in (
-        "tramadol",
-        "codeine",
-        "buprenorphine",
-        "methadone",
-        "oxycodone",
-        "morphine",
-        "hydrocodone",
-        "fentanyl",
-        "tapentadol",
+        *REQUIRED_OPIOIDS,
         "Percocet 5/325",
         "Suboxone",
     ):
