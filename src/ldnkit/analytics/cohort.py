@@ -103,7 +103,11 @@ w AS (
                                  AND e.entry_date < p.start_day) AS pre,
            avg(e.pain) FILTER (WHERE e.entry_date < p.first_day + {BASELINE_DAYS}) AS first_week,
            avg(e.pain) FILTER (WHERE e.entry_date > p.last_day - {LATEST_DAYS}) AS latest
-    FROM e JOIN p USING (patient_id)
+    -- Only rows inside one of the three windows reach the aggregation (about a quarter).
+    FROM e JOIN p ON e.patient_id = p.patient_id
+         AND (e.entry_date < p.first_day + {BASELINE_DAYS}
+              OR e.entry_date > p.last_day - {LATEST_DAYS}
+              OR (e.entry_date >= p.start_day - {BASELINE_DAYS} AND e.entry_date < p.start_day))
     WHERE p.start_day IS NOT NULL
     GROUP BY e.patient_id
 ),
