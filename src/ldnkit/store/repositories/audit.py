@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from ldnkit.store.repositories._common import utcnow
 
 _CODE = re.compile(r"^[A-Za-z0-9_.:\-]{0,64}$")
 AuditValue = int | bool | str | None
+_Row = TypeVar("_Row")
 
 
 def _check_details(details: Mapping[str, AuditValue]) -> dict[str, AuditValue]:
@@ -62,6 +64,32 @@ def record(
     return event
 
 
+def add_audited(
+    session: Session,
+    row: _Row,
+    *,
+    actor: str,
+    entity: str,
+    action: str = "create",
+    details: Mapping[str, AuditValue] | None = None,
+) -> _Row:
+    """Add a new row and its audit event together: flush for the id, then record it.
+
+    Every repository that creates a record goes through here, so no creation escapes the log.
+    """
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=row.id,  # type: ignore[attr-defined]
+        details=details,
+    )
+    return row
+
+
 def list_events(
     session: Session,
     *,
@@ -78,4 +106,4 @@ def list_events(
     return session.scalars(stmt).all()
 
 
-__all__ = ["list_events", "record"]
+__all__ = ["add_audited", "list_events", "record"]

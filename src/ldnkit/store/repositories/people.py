@@ -31,10 +31,7 @@ def create_clinician(
 ) -> Clinician:
     """Register a prescriber; the audit entry records the id only."""
     clinician = Clinician(name=_required("name", name), email=email, created_at=utcnow())
-    session.add(clinician)
-    session.flush()
-    audit.record(session, actor=actor, action="create", entity="clinician", entity_id=clinician.id)
-    return clinician
+    return audit.add_audited(session, clinician, actor=actor, entity="clinician")
 
 
 def get_clinician(session: Session, clinician_id: int) -> Clinician:
@@ -67,17 +64,9 @@ def create_patient(
         profile=dict(profile or {}),
         created_at=utcnow(),
     )
-    session.add(patient)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity="patient",
-        entity_id=patient.id,
-        details={"clinician_id": clinician_id},
+    return audit.add_audited(
+        session, patient, actor=actor, entity="patient", details={"clinician_id": clinician_id}
     )
-    return patient
 
 
 def get_patient(session: Session, patient_id: int) -> Patient:

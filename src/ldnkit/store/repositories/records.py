@@ -39,17 +39,13 @@ def save_assessment(
         created_at=utcnow(),
         created_by=actor,
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    return audit.add_audited(
         session,
+        row,
         actor=actor,
-        action="create",
         entity="assessment",
-        entity_id=row.id,
         details={"patient_id": patient_id, "status": status},
     )
-    return row
 
 
 def list_assessments(session: Session, patient_id: int) -> Sequence[Assessment]:
@@ -85,17 +81,14 @@ def save_plan(
         created_at=utcnow(),
         created_by=actor,
     )
-    session.add(plan)
-    session.flush()
-    audit.record(
+    return audit.add_audited(
         session,
+        plan,
         actor=actor,
-        action="create" if plan.version == 1 else "revise",
         entity="plan",
-        entity_id=plan.id,
+        action="create" if plan.version == 1 else "revise",
         details={"patient_id": patient_id, "version": plan.version},
     )
-    return plan
 
 
 def current_plan(session: Session, patient_id: int) -> Plan | None:
@@ -142,17 +135,13 @@ def save_advice(
         created_at=utcnow(),
         created_by=actor,
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    return audit.add_audited(
         session,
+        row,
         actor=actor,
-        action="create",
         entity="advice",
-        entity_id=row.id,
         details={"patient_id": patient_id, "code": code},
     )
-    return row
 
 
 def list_advice(session: Session, patient_id: int) -> Sequence[AdviceRow]:

@@ -67,17 +67,7 @@ def create_user(
         active=True,
         created_at=utcnow(),
     )
-    session.add(user)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity="user",
-        entity_id=user.id,
-        details={"role": role},
-    )
-    return user
+    return audit.add_audited(session, user, actor=actor, entity="user", details={"role": role})
 
 
 def get_user(session: Session, user_id: int) -> User:
