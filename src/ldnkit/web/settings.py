@@ -36,6 +36,9 @@ class WebSettings(BaseSettings):
     cache_seconds: float = 5.0
     #: Largest number of queued writes committed in one transaction (group commit).
     write_batch: int = 64
+    #: After start-up, move the objects the process keeps for life (routes, models, evidence)
+    #: out of the garbage collector's full passes (`gc.freeze`); see `web.app._settle_heap`.
+    freeze_heap: bool = True
 
     def url(self) -> str:
         from ldnkit.store import database_url
