@@ -82,38 +82,97 @@ def _file_list(paths: Sequence[Path | str] | Path | str) -> list[str]:
     return [str(p) for p in paths]
 
 
-COHORT_SQL = f"""
-WITH e AS NOT MATERIALIZED (
-    SELECT patient_id, entry_date, pain, dose_taken, n_side_effects
-    FROM read_parquet($files) WHERE entry_date <= $as_of
-),
-p AS (
+# One scan of the Parquet does all the per-patient work. A patient's three pain windows (the
+# week before the first dose, the diary's first week, its last 14 days) depend on dates known
+# only at the end of the scan, so each row goes in as one sortable number, the day's epoch
+# seconds + 128 + pain (a DOUBLE: exact for these integers, and cheaper for DuckDB to compute
+# than integer arithmetic with overflow checks), and the aggregation keeps the EARLY_ROWS
+# smallest and LATE_ROWS largest per patient (DuckDB's top-n `min(x, n)` / `max(x, n)`).
+# Since 128 + pain < one day's seconds, comparing a key with a midnight compares its day.
+# With one row per patient-day, as every export has, the kept keys hold the first week and
+# the last 14 days exactly, and the pre-treatment week whenever fewer than EARLY_ROWS days
+# were logged before the first dose. Patients for whom they cannot prove a window complete
+# (a longer pre-treatment diary, or repeated days in a hand-made file) get their windows
+# recomputed from the Parquet (`EXACT_WINDOWS_SQL`), so no figure depends on the shortcut.
+# It replaced a scan-join-rescan plan: about 2.8 s -> 2.0 s for 100 million rows here.
+EARLY_ROWS = 14
+LATE_ROWS = LATEST_DAYS + 1
+
+_DAY_S = 86_400
+_KEY = "(epoch(entry_date) + 128.0 + pain)"
+_PAIN = f"(k - {_DAY_S} * floor(k / {_DAY_S}) - 128)"
+
+
+def _midnight(x: str) -> str:
+    """The epoch seconds of the midnight starting the day of key `x`."""
+    return f"({_DAY_S} * floor({x} / {_DAY_S}))"
+
+
+PATIENTS_SQL = f"""
+CREATE TEMP TABLE patients AS
+WITH a AS (
     SELECT patient_id,
            count(*) AS n_rows,
-           min(entry_date) AS first_day,
-           max(entry_date) AS last_day,
            min(entry_date) FILTER (WHERE dose_taken) AS start_day,
            max(entry_date) FILTER (WHERE dose_taken) AS last_dose_day,
-           max(n_side_effects) > 0 AS any_ae
-    FROM e GROUP BY patient_id
+           max(n_side_effects) > 0 AS any_ae,
+           min(k, {EARLY_ROWS}) AS early,
+           max(k, {LATE_ROWS}) AS late
+    FROM (SELECT patient_id, entry_date, dose_taken, n_side_effects, {_KEY} AS k
+          FROM read_parquet($files) WHERE entry_date <= $as_of)
+    GROUP BY patient_id
 ),
-w AS (
+d AS (
+    SELECT a.*,
+           {_midnight("list_min(early)")} AS first_s,
+           {_midnight("list_max(late)")} AS last_s,
+           epoch(start_day) AS start_s,
+           -- `early` holds every row dated before its last key's day (all rows if not full);
+           -- `late` every row dated after its first key's day.
+           CASE WHEN len(early) < {EARLY_ROWS} THEN 'infinity'::DOUBLE
+                ELSE {_midnight("list_max(early)")} END AS early_upto,
+           CASE WHEN len(late) < {LATE_ROWS} THEN '-infinity'::DOUBLE
+                ELSE {_midnight("list_min(late)")} END AS late_from
+    FROM a
+)
+SELECT patient_id, n_rows, start_day, last_dose_day, any_ae,
+       DATE '1970-01-01' + (first_s // {_DAY_S})::INTEGER AS first_day,
+       DATE '1970-01-01' + (last_s // {_DAY_S})::INTEGER AS last_day,
+       list_avg([{_PAIN} FOR k IN early
+                 IF k >= start_s - {BASELINE_DAYS * 86_400} AND k < start_s]) AS pre,
+       list_avg([{_PAIN} FOR k IN early IF k < first_s + {BASELINE_DAYS * 86_400}])
+           AS first_week,
+       list_avg([{_PAIN} FOR k IN late IF k >= last_s - {(LATEST_DAYS - 1) * 86_400}])
+           AS latest,
+       (start_s IS NULL OR early_upto >= start_s)
+           AND early_upto >= first_s + {BASELINE_DAYS * 86_400}
+           AND late_from <= last_s - {LATEST_DAYS * 86_400} AS exact
+FROM d
+"""
+
+# The windows recomputed from the diary rows, for the patients whose kept keys were not enough.
+EXACT_WINDOWS_SQL = f"""
+UPDATE patients SET pre = x.pre, first_week = x.first_week, latest = x.latest, exact = true
+FROM (
     SELECT e.patient_id,
            avg(e.pain) FILTER (WHERE e.entry_date >= p.start_day - {BASELINE_DAYS}
                                  AND e.entry_date < p.start_day) AS pre,
            avg(e.pain) FILTER (WHERE e.entry_date < p.first_day + {BASELINE_DAYS}) AS first_week,
            avg(e.pain) FILTER (WHERE e.entry_date > p.last_day - {LATEST_DAYS}) AS latest
-    -- Only rows inside one of the three windows reach the aggregation (about a quarter).
-    FROM e JOIN p ON e.patient_id = p.patient_id
-         AND (e.entry_date < p.first_day + {BASELINE_DAYS}
-              OR e.entry_date > p.last_day - {LATEST_DAYS}
-              OR (e.entry_date >= p.start_day - {BASELINE_DAYS} AND e.entry_date < p.start_day))
-    WHERE p.start_day IS NOT NULL
+    FROM read_parquet($files) e
+    JOIN (SELECT * FROM patients WHERE NOT exact) p ON e.patient_id = p.patient_id
+    WHERE e.entry_date <= $as_of
     GROUP BY e.patient_id
-),
-r AS (
-    SELECT p.*, coalesce(w.pre, w.first_week) AS baseline, w.latest
-    FROM p LEFT JOIN w USING (patient_id)
+) x
+WHERE patients.patient_id = x.patient_id
+"""
+
+SUMMARY_SQL = """
+WITH r AS (
+    SELECT n_rows, start_day, last_dose_day, any_ae,
+           CASE WHEN start_day IS NOT NULL THEN coalesce(pre, first_week) END AS baseline,
+           CASE WHEN start_day IS NOT NULL THEN latest END AS latest
+    FROM patients
 )
 SELECT
     coalesce(sum(n_rows), 0) AS rows,
@@ -171,8 +230,8 @@ def cohort_summary(
     as_of = as_of or latest_date(files)
     assert as_of is not None
     t = ResponseThresholds.from_evidence(evidence)
-    params = {
-        "files": files,
+    scan = {"files": files, "as_of": as_of}
+    summary = {
         "as_of": as_of,
         "grace": grace_days,
         "moderate": t.moderate_percent,
@@ -180,7 +239,11 @@ def cohort_summary(
         "points": t.points,
     }
     with _connect(threads, memory_limit) as con:
-        row = con.execute(COHORT_SQL, params).fetchone()
+        con.execute(PATIENTS_SQL, scan)
+        inexact = con.execute("SELECT count(*) FROM patients WHERE NOT exact").fetchone()
+        if inexact and inexact[0]:
+            con.execute(EXACT_WINDOWS_SQL, scan)
+        row = con.execute(SUMMARY_SQL, summary).fetchone()
     assert row is not None
     return CohortSummary(
         as_of=as_of,
@@ -202,4 +265,14 @@ def _f(x: object) -> float | None:
     return None if x is None else float(x)  # type: ignore[arg-type]
 
 
-__all__ = ["COHORT_SQL", "DEFAULT_GRACE_DAYS", "CohortSummary", "cohort_summary", "latest_date"]
+__all__ = [
+    "DEFAULT_GRACE_DAYS",
+    "EARLY_ROWS",
+    "EXACT_WINDOWS_SQL",
+    "LATE_ROWS",
+    "PATIENTS_SQL",
+    "SUMMARY_SQL",
+    "CohortSummary",
+    "cohort_summary",
+    "latest_date",
+]
