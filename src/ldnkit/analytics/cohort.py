@@ -82,25 +82,29 @@ def _file_list(paths: Sequence[Path | str] | Path | str) -> list[str]:
     return [str(p) for p in paths]
 
 
-# One scan of the Parquet does all the per-patient work. A patient's three pain windows (the
-# week before the first dose, the diary's first week, its last 14 days) depend on dates known
-# only at the end of the scan, so each row goes in as one sortable number, the day's epoch
-# seconds + 128 + pain (a DOUBLE: exact for these integers, and cheaper for DuckDB to compute
-# than integer arithmetic with overflow checks), and the aggregation keeps the EARLY_ROWS
-# smallest and LATE_ROWS largest per patient (DuckDB's top-n `min(x, n)` / `max(x, n)`).
-# Since 128 + pain < one day's seconds, comparing a key with a midnight compares its day.
-# With one row per patient-day, as every export has, the kept keys hold the first week and
-# the last 14 days exactly, and the pre-treatment week whenever fewer than EARLY_ROWS days
-# were logged before the first dose. Patients for whom they cannot prove a window complete
-# (a longer pre-treatment diary, or repeated days in a hand-made file) get their windows
-# recomputed from the Parquet (`EXACT_WINDOWS_SQL`), so no figure depends on the shortcut.
-# It replaced a scan-join-rescan plan: about 2.8 s -> 2.0 s for 100 million rows here.
+# One scan of the Parquet does all the per-patient work. The first dose, the last dose and the
+# three pain windows (the week before the first dose, the diary's first week, its last 14
+# days) depend on dates known only at the end of the scan, so each row goes in as one
+# sortable number, key = the day's epoch seconds + 2 * pain + dose taken (0/1) + 256 (a DOUBLE:
+# exact for these integers, and cheaper for DuckDB than integer arithmetic with overflow
+# checks), and the aggregation keeps each patient's EARLY_ROWS smallest and LATE_ROWS largest
+# keys (DuckDB's top-n `min(x, n)` / `max(x, n)`). The offset stays under a day's seconds, so
+# comparing a key with a midnight compares its day.
+#
+# `early` holds every row dated before its last key's day (every row, if not full) and `late`
+# every row dated after its first key's day. With one row per patient-day, as every export
+# has, they hold the first week and the last 14 days exactly, the first dose and the week
+# before it whenever fewer than EARLY_ROWS days were logged before it, and the last dose
+# unless the diary went on for LATE_ROWS days after it. A patient for whom the kept keys
+# cannot prove a figure (longer diaries around the doses, repeated days in a hand-made file)
+# is recomputed from the rows (`EXACT_SQL`), reading only the row groups that can hold them,
+# so no figure depends on the shortcut. This replaced a scan-join-rescan plan: about
+# 2.8 s -> 1.9 s for 100 million rows here (benchmarks/cohort.py).
 EARLY_ROWS = 14
 LATE_ROWS = LATEST_DAYS + 1
 
 _DAY_S = 86_400
-_KEY = "(epoch(entry_date) + 128.0 + pain)"
-_PAIN = f"(k - {_DAY_S} * floor(k / {_DAY_S}) - 128)"
+_KEY = "(epoch(entry_date) + 256.0 + 2.0 * pain + dose_taken::DOUBLE)"
 
 
 def _midnight(x: str) -> str:
@@ -108,64 +112,101 @@ def _midnight(x: str) -> str:
     return f"({_DAY_S} * floor({x} / {_DAY_S}))"
 
 
+_REST = f"(k - {_midnight('k')})"  # 256 + 2 * pain + dose
+_PAIN = f"(floor({_REST} / 2) - 128)"
+_DOSE = f"({_REST} % 2 = 1)"
+
+
+def _date(seconds: str) -> str:
+    return f"(DATE '1970-01-01' + ({seconds} // {_DAY_S})::INTEGER)"
+
+
 PATIENTS_SQL = f"""
 CREATE TEMP TABLE patients AS
 WITH a AS (
     SELECT patient_id,
            count(*) AS n_rows,
-           min(entry_date) FILTER (WHERE dose_taken) AS start_day,
-           max(entry_date) FILTER (WHERE dose_taken) AS last_dose_day,
            max(n_side_effects) > 0 AS any_ae,
            min(k, {EARLY_ROWS}) AS early,
            max(k, {LATE_ROWS}) AS late
-    FROM (SELECT patient_id, entry_date, dose_taken, n_side_effects, {_KEY} AS k
+    FROM (SELECT patient_id, n_side_effects, {_KEY} AS k
           FROM read_parquet($files) WHERE entry_date <= $as_of)
     GROUP BY patient_id
 ),
-d AS (
+b AS (
     SELECT a.*,
            {_midnight("list_min(early)")} AS first_s,
            {_midnight("list_max(late)")} AS last_s,
-           epoch(start_day) AS start_s,
-           -- `early` holds every row dated before its last key's day (all rows if not full);
-           -- `late` every row dated after its first key's day.
+           {_midnight(f"list_min([k FOR k IN early IF {_DOSE}])")} AS early_dose_s,
+           {_midnight(f"list_max([k FOR k IN late IF {_DOSE}])")} AS late_dose_s,
+           len(early) < {EARLY_ROWS} AS early_all,
+           len(late) < {LATE_ROWS} AS late_all,
            CASE WHEN len(early) < {EARLY_ROWS} THEN 'infinity'::DOUBLE
                 ELSE {_midnight("list_max(early)")} END AS early_upto,
            CASE WHEN len(late) < {LATE_ROWS} THEN '-infinity'::DOUBLE
                 ELSE {_midnight("list_min(late)")} END AS late_from
     FROM a
+),
+c AS (
+    -- A dose key in `early` is the first dose (no row before it is missing from `early`);
+    -- none in a complete `early` means no dose at all. Likewise for `late` and the last dose.
+    SELECT b.*,
+           early_dose_s AS start_s,
+           late_dose_s AS last_dose_s,
+           early_dose_s IS NOT NULL OR early_all AS start_known,
+           late_dose_s IS NOT NULL OR late_all AS last_dose_known
+    FROM b
 )
-SELECT patient_id, n_rows, start_day, last_dose_day, any_ae,
-       DATE '1970-01-01' + (first_s // {_DAY_S})::INTEGER AS first_day,
-       DATE '1970-01-01' + (last_s // {_DAY_S})::INTEGER AS last_day,
+SELECT patient_id, n_rows, any_ae,
+       {_date("start_s")} AS start_day,
+       {_date("last_dose_s")} AS last_dose_day,
+       {_date("first_s")} AS first_day,
+       {_date("last_s")} AS last_day,
        list_avg([{_PAIN} FOR k IN early
-                 IF k >= start_s - {BASELINE_DAYS * 86_400} AND k < start_s]) AS pre,
-       list_avg([{_PAIN} FOR k IN early IF k < first_s + {BASELINE_DAYS * 86_400}])
+                 IF k >= start_s - {BASELINE_DAYS * _DAY_S} AND k < start_s]) AS pre,
+       list_avg([{_PAIN} FOR k IN early IF k < first_s + {BASELINE_DAYS * _DAY_S}])
            AS first_week,
-       list_avg([{_PAIN} FOR k IN late IF k >= last_s - {(LATEST_DAYS - 1) * 86_400}])
+       list_avg([{_PAIN} FOR k IN late IF k >= last_s - {(LATEST_DAYS - 1) * _DAY_S}])
            AS latest,
-       (start_s IS NULL OR early_upto >= start_s)
-           AND early_upto >= first_s + {BASELINE_DAYS * 86_400}
-           AND late_from <= last_s - {LATEST_DAYS * 86_400} AS exact
-FROM d
+       start_known AND last_dose_known
+           AND early_upto >= first_s + {BASELINE_DAYS * _DAY_S}
+           AND late_from <= last_s - {LATEST_DAYS * _DAY_S} AS exact
+FROM c
 """
 
-# The windows recomputed from the diary rows, for the patients whose kept keys were not enough.
-EXACT_WINDOWS_SQL = f"""
-UPDATE patients SET pre = x.pre, first_week = x.first_week, latest = x.latest, exact = true
+# Everything that depends on the doses and the windows, recomputed from the rows of the
+# patients the shortcut could not prove (`$ids`). A constant id list lets DuckDB skip every
+# row group whose patient range holds none of them (exports are sorted by patient).
+EXACT_SQL = f"""
+UPDATE patients
+SET start_day = x.start_day, last_dose_day = x.last_dose_day,
+    pre = x.pre, first_week = x.first_week, latest = x.latest, exact = true
 FROM (
-    SELECT e.patient_id,
-           avg(e.pain) FILTER (WHERE e.entry_date >= p.start_day - {BASELINE_DAYS}
-                                 AND e.entry_date < p.start_day) AS pre,
-           avg(e.pain) FILTER (WHERE e.entry_date < p.first_day + {BASELINE_DAYS}) AS first_week,
-           avg(e.pain) FILTER (WHERE e.entry_date > p.last_day - {LATEST_DAYS}) AS latest
-    FROM read_parquet($files) e
-    JOIN (SELECT * FROM patients WHERE NOT exact) p ON e.patient_id = p.patient_id
-    WHERE e.entry_date <= $as_of
+    WITH e AS (
+        SELECT patient_id, entry_date, pain, dose_taken FROM read_parquet($files)
+        WHERE entry_date <= $as_of AND patient_id IN ({{ids}})
+    ),
+    d AS (
+        SELECT patient_id,
+               min(entry_date) FILTER (WHERE dose_taken) AS start_day,
+               max(entry_date) FILTER (WHERE dose_taken) AS last_dose_day,
+               min(entry_date) AS first_day,
+               max(entry_date) AS last_day
+        FROM e GROUP BY patient_id
+    )
+    SELECT e.patient_id, any_value(d.start_day) AS start_day,
+           any_value(d.last_dose_day) AS last_dose_day,
+           avg(e.pain) FILTER (WHERE e.entry_date >= d.start_day - {BASELINE_DAYS}
+                                 AND e.entry_date < d.start_day) AS pre,
+           avg(e.pain) FILTER (WHERE e.entry_date < d.first_day + {BASELINE_DAYS}) AS first_week,
+           avg(e.pain) FILTER (WHERE e.entry_date > d.last_day - {LATEST_DAYS}) AS latest
+    FROM e JOIN d ON e.patient_id = d.patient_id
     GROUP BY e.patient_id
 ) x
 WHERE patients.patient_id = x.patient_id
 """
+#: Ids per EXACT_SQL statement (a long IN list costs more to plan than it saves).
+EXACT_BATCH = 2_000
 
 SUMMARY_SQL = """
 WITH r AS (
@@ -240,9 +281,13 @@ def cohort_summary(
     }
     with _connect(threads, memory_limit) as con:
         con.execute(PATIENTS_SQL, scan)
-        inexact = con.execute("SELECT count(*) FROM patients WHERE NOT exact").fetchone()
-        if inexact and inexact[0]:
-            con.execute(EXACT_WINDOWS_SQL, scan)
+        inexact = [
+            int(r[0])
+            for r in con.execute("SELECT patient_id FROM patients WHERE NOT exact").fetchall()
+        ]
+        for i in range(0, len(inexact), EXACT_BATCH):
+            ids = ", ".join(str(pid) for pid in inexact[i : i + EXACT_BATCH])  # ints only
+            con.execute(EXACT_SQL.format(ids=ids), scan)
         row = con.execute(SUMMARY_SQL, summary).fetchone()
     assert row is not None
     return CohortSummary(
@@ -268,7 +313,8 @@ def _f(x: object) -> float | None:
 __all__ = [
     "DEFAULT_GRACE_DAYS",
     "EARLY_ROWS",
-    "EXACT_WINDOWS_SQL",
+    "EXACT_BATCH",
+    "EXACT_SQL",
     "LATE_ROWS",
     "PATIENTS_SQL",
     "SUMMARY_SQL",
