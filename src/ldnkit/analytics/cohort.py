@@ -175,8 +175,9 @@ FROM c
 """
 
 # Everything that depends on the doses and the windows, recomputed from the rows of the
-# patients the shortcut could not prove (`$ids`). A constant id list lets DuckDB skip every
-# row group whose patient range holds none of them (exports are sorted by patient).
+# patients the shortcut could not prove. DuckDB turns the semi-join into a filter on the scan,
+# so row groups without those patients are skipped (exports are sorted by patient): on the
+# 100-million-row benchmark data, 10 such patients took 0.03 s, 5,000 took 0.3 s.
 EXACT_SQL = f"""
 UPDATE patients
 SET start_day = x.start_day, last_dose_day = x.last_dose_day,
@@ -184,7 +185,8 @@ SET start_day = x.start_day, last_dose_day = x.last_dose_day,
 FROM (
     WITH e AS (
         SELECT patient_id, entry_date, pain, dose_taken FROM read_parquet($files)
-        WHERE entry_date <= $as_of AND patient_id IN ({{ids}})
+        WHERE entry_date <= $as_of
+          AND patient_id IN (SELECT patient_id FROM patients WHERE NOT exact)
     ),
     d AS (
         SELECT patient_id,
@@ -205,8 +207,6 @@ FROM (
 ) x
 WHERE patients.patient_id = x.patient_id
 """
-#: Ids per EXACT_SQL statement (a long IN list costs more to plan than it saves).
-EXACT_BATCH = 2_000
 
 SUMMARY_SQL = """
 WITH r AS (
@@ -281,13 +281,9 @@ def cohort_summary(
     }
     with _connect(threads, memory_limit) as con:
         con.execute(PATIENTS_SQL, scan)
-        inexact = [
-            int(r[0])
-            for r in con.execute("SELECT patient_id FROM patients WHERE NOT exact").fetchall()
-        ]
-        for i in range(0, len(inexact), EXACT_BATCH):
-            ids = ", ".join(str(pid) for pid in inexact[i : i + EXACT_BATCH])  # ints only
-            con.execute(EXACT_SQL.format(ids=ids), scan)
+        unproven = con.execute("SELECT count(*) FROM patients WHERE NOT exact").fetchone()
+        if unproven and unproven[0]:
+            con.execute(EXACT_SQL, scan)
         row = con.execute(SUMMARY_SQL, summary).fetchone()
     assert row is not None
     return CohortSummary(
@@ -313,7 +309,6 @@ def _f(x: object) -> float | None:
 __all__ = [
     "DEFAULT_GRACE_DAYS",
     "EARLY_ROWS",
-    "EXACT_BATCH",
     "EXACT_SQL",
     "LATE_ROWS",
     "PATIENTS_SQL",
