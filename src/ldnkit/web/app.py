@@ -83,7 +83,7 @@ def _settle_heap() -> None:
     pydantic and SQLAlchemy models, the evidence base). Every full (generation 2) collection
     walks all of them, and under load it ran often enough to stall the event loop for tens of
     milliseconds: with 16 diary clients and 2 clinician page clients `benchmarks/web.py` gave
-    p99 124 ms for diary submissions; with the heap frozen, 36-41 ms at the same throughput.
+    p99 124 ms for diary submissions; with the heap frozen, 36-49 ms at the same throughput.
     Frozen objects are still freed by reference counting; only cycles among them are kept.
     """
     default_evidence()
