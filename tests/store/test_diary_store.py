@@ -139,39 +139,35 @@ def test_unknown_patient_is_not_found(engine: Engine) -> None:
         repo.add_diary_entry(s, 999, entry(D1), today=TODAY, actor="t")
 
 
+def _insert_raw(engine: Engine, patient_id: int, *, revision: int, pain: int) -> None:
+    """Insert a diary row with plain SQL, past the repository's checks."""
+    raw = {
+        "patient_id": patient_id,
+        "entry_date": D1,
+        "revision": revision,
+        "pain": pain,
+        "dose_taken": True,
+        "side_effects": [],
+        "recorded_at": dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
+        "recorded_by": "t",
+    }
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        s.execute(insert(DiaryEntryRow).values(**raw))
+
+
 def test_database_refuses_two_current_entries_for_one_day(engine: Engine) -> None:
     """The partial unique index holds even for code that bypasses the repository."""
     pid = make_patient(engine)
     with Session(engine, expire_on_commit=False) as s, s.begin():
         repo.add_diary_entry(s, pid, entry(D1), today=TODAY, actor="t")
-    raw = {
-        "patient_id": pid,
-        "entry_date": D1,
-        "revision": 2,
-        "pain": 3,
-        "dose_taken": True,
-        "side_effects": [],
-        "recorded_at": dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
-        "recorded_by": "t",
-    }
-    with pytest.raises(IntegrityError), Session(engine, expire_on_commit=False) as s, s.begin():
-        s.execute(insert(DiaryEntryRow).values(**raw))
+    with pytest.raises(IntegrityError):
+        _insert_raw(engine, pid, revision=2, pain=3)
 
 
 def test_database_refuses_pain_out_of_range(engine: Engine) -> None:
     pid = make_patient(engine)
-    raw = {
-        "patient_id": pid,
-        "entry_date": D1,
-        "revision": 1,
-        "pain": 11,
-        "dose_taken": True,
-        "side_effects": [],
-        "recorded_at": dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
-        "recorded_by": "t",
-    }
-    with pytest.raises(IntegrityError), Session(engine, expire_on_commit=False) as s, s.begin():
-        s.execute(insert(DiaryEntryRow).values(**raw))
+    with pytest.raises(IntegrityError):
+        _insert_raw(engine, pid, revision=1, pain=11)
 
 
 def test_current_entries_window(engine: Engine) -> None:
