@@ -95,6 +95,54 @@ def db_upgrade(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> Non
     _console().print(f"Database {_safe_url(engine)}: {change} revision {after} (head)")
 
 
+@db_app.command("backup")
+def db_backup(
+    file: Path = typer.Argument(..., help="Backup file to write (replaced only when complete)"),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """A consistent copy of the database, safe to take while the server is writing.
+
+    SQLite through its online backup API; PostgreSQL through pg_dump (custom format).
+    """
+    from ldnkit.store.backup import backup_database
+
+    engine = _engine(db)
+    try:
+        result = backup_database(engine, file)
+    finally:
+        engine.dispose()
+    _report_backup(f"Backed up {_safe_url(engine)} to {file}", result)
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Path = typer.Argument(..., help="A file written by `ldnkit db backup`"),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    replace: bool = typer.Option(
+        False, "--replace", help="Overwrite a database that already has tables"
+    ),
+) -> None:
+    """Restore a backup into an empty database (or replace one with --replace)."""
+    from ldnkit.store.backup import restore_database
+
+    engine = _engine(db)
+    try:
+        result = restore_database(file, engine, replace=replace)
+    finally:
+        engine.dispose()
+    _report_backup(f"Restored {file} into {_safe_url(engine)}", result)
+
+
+def _report_backup(headline: str, result: Any) -> None:
+    console = _console()
+    console.print(f"{headline} ({result.kind}, {result.bytes:,} bytes)")
+    if result.rows is not None:
+        table = Table("table", "rows")
+        for name, count in result.rows.items():
+            table.add_row(name, f"{count:,}")
+        console.print(table)
+
+
 @db_app.command("current")
 def db_current(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
     """Show the schema revision of the database."""
