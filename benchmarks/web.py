@@ -14,7 +14,10 @@ A final phase kills the server with SIGKILL in the middle of the load and checks
 everything acknowledged before the kill is in the database.
 
     python benchmarks/web.py [--seconds 15] [--diary-clients 16] [--page-clients 2]
+    python benchmarks/web.py --postgres [ADMIN_URL]   # PostgreSQL: 1 vs 2 workers, a worker killed
 Targets (issue 4): >= 300 diary submissions/s, p99 < 100 ms, 0 errors, none missing.
+Targets (issue 12, --postgres): the same with 2 workers, and 0 acknowledged submissions lost when
+one worker is killed with SIGKILL in the middle of the load.
 """
 
 from __future__ import annotations
@@ -163,6 +166,50 @@ class Server:
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(timeout=30)
 
+    def workers(self) -> list[int]:
+        """The worker processes under uvicorn's supervisor (its direct children that serve)."""
+        kids = []
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
+            kids += [int(c) for c in task.read_text().split()]
+        serving = []
+        for pid in kids:
+            with contextlib.suppress(FileNotFoundError):
+                if (
+                    b"multiprocessing.resource_tracker"
+                    not in Path(f"/proc/{pid}/cmdline").read_bytes()
+                ):
+                    serving.append(pid)
+        return serving
+
+    def connections(self, pid: int) -> int:
+        """Established client connections this process holds on the server's port (Linux)."""
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(FileNotFoundError):
+                for line in Path(table).read_text().splitlines()[1:]:
+                    cols = line.split()
+                    local_port = int(cols[1].rsplit(":", 1)[1], 16)
+                    if local_port == self.port and cols[3] == "01" and cols[9] in inodes:
+                        count += 1
+        return count
+
+    def kill_one_worker(self) -> tuple[int, int]:
+        """SIGKILL the worker holding most client connections (the supervisor replaces it).
+
+        Returns the pid and how many connections it held, so the report shows that the
+        killed worker was really serving.
+        """
+        held = {pid: self.connections(pid) for pid in self.workers()}
+        victim = max(held, key=lambda pid: held[pid])
+        os.kill(victim, signal.SIGKILL)
+        return victim, held[victim]
+
     def kill(self) -> None:
         """SIGKILL the server and every worker process it started, all at once."""
         for pid in reversed(self._pids(self.proc.pid)):
@@ -255,8 +302,17 @@ async def login(port: int) -> str:
 
 
 async def diary_client(
-    port: int, token: str, slots: Slots, stop_at: float, stats: Stats, acked: Acked, seed: int
+    port: int,
+    token: str,
+    slots: Slots,
+    stop_at: float,
+    stats: Stats,
+    acked: Acked,
+    seed: int,
+    reconnect: bool = False,
 ) -> None:
+    """Post diary days until `stop_at`; with `reconnect`, a dropped connection is reopened
+    (a killed worker) and the unacknowledged request counted as an error, never as saved."""
     rng = random.Random(seed)
     conn = await Conn.open(port)
     try:
@@ -280,7 +336,13 @@ async def diary_client(
                 status, data = await conn.request("POST", f"/api/patients/{pid}/diary", body, token)
             except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
                 stats.error(f"{type(exc).__name__}")
-                return
+                if not reconnect:
+                    return
+                conn.close()
+                conn = await _reopen(port, stop_at)
+                if conn is None:
+                    return
+                continue
             stats.latencies.append(time.perf_counter() - t0)
             if status == 201:
                 row = json.loads(data)
@@ -289,6 +351,16 @@ async def diary_client(
                 stats.error(f"{status} {data[:120]!r}")
     finally:
         conn.close()
+
+
+async def _reopen(port: int, stop_at: float) -> Conn | None:
+    """A new connection once a live worker accepts one (None when the load is over)."""
+    while time.perf_counter() < stop_at:
+        try:
+            return await Conn.open(port)
+        except OSError:
+            await asyncio.sleep(0.05)
+    return None
 
 
 async def page_client(
@@ -365,6 +437,7 @@ async def run_load(
     kill_after: float | None = None,
     label: str = "",
     workers: int = 1,
+    kill_worker_after: float | None = None,
 ) -> dict[str, object]:
     port = _free_port()
     server = Server(url, port, batch, workers)
@@ -385,7 +458,18 @@ async def run_load(
     tasks = [
         asyncio.create_task(diary_client(port, token, slots, stop_at + 60, diary, acked, 100 + i))
         if kill_after
-        else asyncio.create_task(diary_client(port, token, slots, stop_at, diary, acked, 100 + i))
+        else asyncio.create_task(
+            diary_client(
+                port,
+                token,
+                slots,
+                stop_at,
+                diary,
+                acked,
+                100 + i,
+                reconnect=kill_worker_after is not None,
+            )
+        )
         for i in range(diary_n)
     ] + [
         asyncio.create_task(page_client(port, token, patients, stop_at, pages, 500 + i))
@@ -397,12 +481,21 @@ async def run_load(
         await asyncio.gather(*tasks, return_exceptions=True)
         elapsed = time.perf_counter() - start
         return {"acked": acked, "elapsed": elapsed, "in_flight": diary.errors}
+    killed = None
+    if kill_worker_after is not None:
+        await asyncio.sleep(kill_worker_after)
+        killed = server.kill_one_worker()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
     cpu = server.cpu_seconds() - cpu0
     load = max(load0, os.getloadavg()[0])
     server.stop()
     print(f"{label} ({elapsed:.1f} s, {diary_n} diary clients + {page_n} page clients):")
+    if killed is not None:
+        print(
+            f"  worker {killed[0]} (holding {killed[1]} client connections) killed with "
+            f"SIGKILL {kill_worker_after:.1f} s into the load"
+        )
     d = report("diary submissions", diary, elapsed)
     p = report("patient-page views", pages, elapsed)
     n = len(diary.latencies) + len(pages.latencies)
@@ -414,6 +507,92 @@ async def run_load(
     return {"diary": d, "pages": p, "acked": acked, "cpu": cpu, "elapsed": elapsed}
 
 
+def _pg_database(admin_url: str) -> tuple[str, object]:
+    """A fresh PostgreSQL database for one phase; returns its URL and a function dropping it."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(admin_url)
+    name = f"ldnkit_bench_{uuid.uuid4().hex[:8]}"
+
+    def _exec(sql: str) -> None:
+        with psycopg.connect(
+            host=admin.host,
+            port=admin.port or 5432,
+            user=admin.username,
+            password=admin.password,
+            dbname=admin.database,
+            autocommit=True,
+        ) as conn:
+            conn.execute(sql)
+
+    _exec(f'CREATE DATABASE "{name}"')
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    return url, lambda: _exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main_postgres(args: argparse.Namespace) -> int:
+    """Issue 12: PostgreSQL with 2 workers against 1 worker, then one worker killed mid-load."""
+    print(
+        f"ldnkit web load check on PostgreSQL ({args.postgres}): {os.cpu_count()} CPUs, "
+        f"{args.patients} patients, group commit on"
+    )
+    phases = [
+        ("baseline: PostgreSQL, 1 worker", 1, args.page_clients, None),
+        ("PostgreSQL, 2 workers", 2, args.page_clients, None),
+        ("PostgreSQL, 2 workers, one SIGKILLed mid-load", 2, 0, args.seconds / 2),
+    ]
+    results = []
+    for label, workers, pages, kill_at in phases:
+        url, drop = _pg_database(args.postgres)
+        try:
+            patients = seed(url, args.patients)
+            res = asyncio.run(
+                run_load(
+                    url,
+                    patients,
+                    64,
+                    args.seconds,
+                    args.diary_clients,
+                    pages,
+                    label=label,
+                    workers=workers,
+                    kill_worker_after=kill_at,
+                )
+            )
+            gone = missing(url, res["acked"])  # type: ignore[arg-type]
+        finally:
+            drop()  # type: ignore[operator]
+        print(
+            f"  acknowledged submissions {len(res['acked'].rows)}, missing from the "  # type: ignore[union-attr]
+            f"database afterwards: {gone}"
+        )
+        res["missing"] = gone
+        results.append(res)
+    one, two, killed = (r["diary"] for r in results)
+    print(
+        f"ratio 2 workers / 1 worker: throughput {two['rps'] / one['rps']:.2f}x, "  # type: ignore[index]
+        f"p99 {one['p99'] / two['p99']:.2f}x lower"  # type: ignore[index]
+    )
+    ok = (
+        two["rps"] >= 300  # type: ignore[index]
+        and two["p99"] < 100  # type: ignore[index]
+        and two["errors"] == 0  # type: ignore[index]
+        and all(r["missing"] == 0 for r in results)
+    )
+    print(
+        f"in the kill phase {killed['errors']} requests were in flight on the killed worker "  # type: ignore[index]
+        "(unacknowledged, so the client knows to retry)"
+    )
+    print(
+        "target (2 workers) >= 300 diary submissions/s with p99 < 100 ms, 0 errors, "
+        f"0 acknowledged submissions lost in every phase: {'MET' if ok else 'NOT MET'}"
+    )
+    return 0 if ok else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=15)
@@ -422,6 +601,13 @@ def main() -> int:
     ap.add_argument("--patients", type=int, default=500)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--workers", type=int, default=1, help="server processes")
+    ap.add_argument(
+        "--postgres",
+        nargs="?",
+        const="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        default=None,
+        help="run the PostgreSQL phases (1 vs 2 workers, a worker killed) on this admin URL",
+    )
     args = ap.parse_args()
     try:
         import uvloop
@@ -429,6 +615,8 @@ def main() -> int:
         uvloop.install()
     except ImportError:
         pass
+    if args.postgres:
+        return main_postgres(args)
     print(
         f"ldnkit web load check: {os.cpu_count()} CPUs, SQLite (WAL, synchronous=FULL), "
         f"{args.workers} server process(es), {args.patients} patients"

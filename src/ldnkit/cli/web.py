@@ -58,9 +58,16 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, help="TCP port"),
         upgrade_db: bool = typer.Option(True, help="Apply database migrations first"),
         access_log: bool = typer.Option(True, help="Log each request (paths carry ids only)"),
-        workers: int = typer.Option(1, help="Server processes (they share one SQLite file)"),
+        workers: int = typer.Option(
+            1,
+            min=1,
+            max=64,
+            help="Server processes (they share the database: PostgreSQL for a clinic)",
+        ),
     ) -> None:
         """Serve the web app and JSON API (OpenAPI at /docs) with uvicorn."""
+        import os
+
         import uvicorn
 
         from ldnkit.store import upgrade
@@ -69,6 +76,10 @@ def register(app: typer.Typer) -> None:
         settings = WebSettings()
         if upgrade_db:
             upgrade(settings.url())
+        if workers > 1 and not settings.secret_key:
+            # Every worker must sign and verify sessions with the same key, or a login served
+            # by one worker is refused by the next. Workers inherit the environment.
+            os.environ["LDNKIT_SECRET_KEY"] = settings.resolved_secret().decode()
         uvicorn.run(
             "ldnkit.cli.web:full_app" if workers > 1 else full_app(settings),
             factory=workers > 1,
