@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench bench-web browser-deps clean venv
+.PHONY: run test lint format bench bench-web browser-deps diagram-deps clean venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,15 +16,20 @@ venv: $(STAMP)
 
 ## make run: upgrade the database, seed the demo clinic once, serve on http://127.0.0.1:8000.
 ## A second `make run` keeps the data (LDNKIT_DATABASE_URL picks another database).
-run: $(STAMP)
+run: $(STAMP) diagram-deps
 	$(BIN)/ldnkit db upgrade
 	$(BIN)/ldnkit seed-demo --url http://127.0.0.1:8000
 	$(BIN)/ldnkit serve --host 127.0.0.1 --port 8000 --no-upgrade-db
 
 ## Debian's chromium for the browser tests, installed only when missing (CI runs as root).
 ## Never a downloaded browser: Playwright drives /usr/bin/chromium.
-browser-deps:
+browser-deps: diagram-deps
 	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+## Graphviz (`dot`) lays out the diagrams; installed from Debian when missing and we are root.
+## Without it the app still runs and shows every diagram as its text alternative.
+diagram-deps:
+	@command -v dot >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y graphviz; } || echo "note: Graphviz not installed (apt-get install graphviz); diagrams are shown as text"
 
 ## make test: lint, then the whole suite (unit, property, database, API, browser).
 test: $(STAMP) browser-deps

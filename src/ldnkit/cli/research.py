@@ -66,9 +66,17 @@ _CLIP = typer.Option(True, help="bound diaries to the 0-10 scale")
 def design_cmd(
     name: str = _DESIGN_ARG,
     as_json: bool = typer.Option(False, "--json", help="print the design as JSON"),
+    diagram: Path | None = typer.Option(
+        None,
+        "--diagram",
+        help="also write the workflow diagram (SVG, or the text steps for a .txt name) and, "
+        "beside it, the schedule chart per arm (NAME-schedule.svg)",
+    ),
 ) -> None:
     """Show a design: phases by sequence, visits, outcome, analysis and sources."""
     d = _design(name)
+    if diagram is not None:
+        _write_design_diagram(d, diagram)
     if as_json:
         console.print_json(d.model_dump_json())
         return
@@ -83,6 +91,21 @@ def design_cmd(
     console.print(f"Analysis: {d.analysis}")
     console.print(f"Daily: {', '.join(d.daily)}; visits on days {[v.day for v in d.visits]}")
     console.print(f"Sources: {', '.join(d.sources)}")
+
+
+def _write_design_diagram(d: Design, path: Path) -> None:
+    from ldnkit.diagrams import render_svg, schedule_chart_svg, trial_workflow
+
+    flow = trial_workflow(d)
+    if path.suffix.lower() == ".txt":
+        lines = [f"{i}. {step}" for i, step in enumerate(flow.steps, 1)]
+        path.write_text("\n".join([flow.title, *lines]) + "\n", encoding="utf-8")
+    else:
+        path.write_text(render_svg(flow), encoding="utf-8")
+        chart = path.with_name(f"{path.stem}-schedule.svg")
+        chart.write_text(schedule_chart_svg(d), encoding="utf-8")
+        console.print(f"Wrote {chart}")
+    console.print(f"Wrote {path}")
 
 
 @trial_app.command("schedule")

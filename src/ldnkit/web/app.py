@@ -27,6 +27,7 @@ from ldnkit.web.deps import TTLCache, csrf_protect
 from ldnkit.web.routes import (
     admin,
     auth,
+    diagrams,
     diary,
     evidence,
     patients,
@@ -40,7 +41,7 @@ from ldnkit.web.settings import WebSettings
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: The app's own resources, in the order their routes are matched.
-RESOURCES = (auth, evidence, pharmacology, patients, screening, plans, diary, admin)
+RESOURCES = (auth, evidence, pharmacology, diagrams, patients, screening, plans, diary, admin)
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

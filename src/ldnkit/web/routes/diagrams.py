@@ -1,0 +1,92 @@
+"""Diagrams on the web: the mechanism (cited data) and each trial design's workflow and schedule.
+
+Pages for everyone, like the rest of the evidence. Rendered SVG is cached per process: the
+inputs are the bundled evidence and the ready-made designs, which do not change while serving.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from ldnkit.diagrams import (
+    Diagram,
+    DiagramUnavailable,
+    mechanism_diagram,
+    render_svg,
+    schedule_chart_svg,
+    trial_workflow,
+)
+from ldnkit.errors import NotFound
+from ldnkit.evidence import default_evidence
+from ldnkit.evidence.mechanism import mechanism
+from ldnkit.research.designs import DESIGNS
+from ldnkit.web.templating import render
+
+api = APIRouter(prefix="/api/evidence", tags=["evidence"])
+pages = APIRouter(prefix="/evidence", include_in_schema=False)
+
+
+def _svg_or_none(diagram: Diagram) -> str | None:
+    try:
+        return render_svg(diagram)
+    except DiagramUnavailable:
+        return None
+
+
+@lru_cache(maxsize=1)
+def _mechanism_context() -> dict[str, Any]:
+    ev = default_evidence()
+    diagram = mechanism_diagram(ev)
+    data = mechanism(ev)
+    return {
+        "diagram": diagram,
+        "svg": _svg_or_none(diagram),
+        "pathways": data.pathways,
+        "edges": data.edges,
+        "labels": {n.id: n.label for n in data.nodes},
+    }
+
+
+@lru_cache(maxsize=16)
+def _design_context(design_id: str) -> dict[str, Any]:
+    if design_id not in DESIGNS:
+        raise NotFound("design", design_id, sorted(DESIGNS))
+    design = DESIGNS[design_id]()
+    diagram = trial_workflow(design)
+    return {
+        "design": design,
+        "diagram": diagram,
+        "svg": _svg_or_none(diagram),
+        "schedule_svg": schedule_chart_svg(design),
+        "rows": design.table(),
+    }
+
+
+@api.get("/mechanism")
+def api_mechanism() -> dict[str, Any]:
+    """The proposed mechanisms as nodes and edges, each edge with evidence level and sources."""
+    return mechanism(default_evidence()).model_dump(mode="json", by_alias=True)
+
+
+@pages.get("/mechanism")
+async def mechanism_page(request: Request) -> Response:
+    return render(request, "diagram_mechanism.html", await run_in_threadpool(_mechanism_context))
+
+
+@pages.get("/designs")
+def designs_page(request: Request) -> Response:
+    designs = [DESIGNS[k]() for k in DESIGNS]
+    return render(
+        request, "diagram_designs.html", {"designs": list(zip(DESIGNS, designs, strict=True))}
+    )
+
+
+@pages.get("/designs/{design_id}")
+async def design_page(request: Request, design_id: str) -> Response:
+    ctx = await run_in_threadpool(_design_context, design_id)
+    return render(request, "diagram_design.html", ctx)
