@@ -300,8 +300,8 @@ class Look:
     estimate: float
     se: float
     z: float
-    boundary: float | None  # efficacy bound |Z| must reach (None once past the RIS look)
-    futility: float | None
+    boundary: float  # efficacy bound: benefit or harm once |z| reaches it
+    futility: float | None  # on z's scale: z on the no-benefit side of it means futility
     crossed: str | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -363,17 +363,21 @@ class TSAResult:
             f"accrued {self.participants} participants = {self.info_fraction:.1%} of the RIS",
             "",
             f"{'trial':<28}{'year':>6}{'N':>7}{'t':>8}{'estimate':>10}{'Z':>8}"
-            f"{'bound':>8}{'futility':>10}",
+            f"{'bound':>10}{'futility':>10}",
         ]
         for lk in self.looks:
-            bound = f"{lk.boundary:.3f}" if lk.boundary is not None else "-"
+            bound = f"+-{lk.boundary:.3f}" if self.side == 2 else f"{lk.boundary:.3f}"
             fut = f"{lk.futility:.3f}" if lk.futility is not None else "-"
             lines.append(
                 f"{lk.label[:28]:<28}{lk.year or '':>6}{lk.participants:>7}"
-                f"{lk.info_fraction:>8.3f}{lk.estimate:>10.4f}{lk.z:>8.3f}{bound:>8}{fut:>10}"
+                f"{lk.info_fraction:>8.3f}{lk.estimate:>10.4f}{lk.z:>8.3f}{bound:>10}{fut:>10}"
                 + (f"  crossed: {lk.crossed}" if lk.crossed else "")
             )
-        lines += ["", f"conclusion: {self.conclusion}"]
+        lines += [
+            "",
+            f"benefit is a {self.benefit} Z; futility: z on the no-benefit side of the bound",
+            f"conclusion: {self.conclusion}",
+        ]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -465,17 +469,22 @@ def trial_sequential_analysis(
             bound, fut = float(c[j]), (float(b[j]) if b is not None else None)
         else:
             bound, fut = float(c[-1]), (float(b[-1]) if b is not None else None)
+        if fut is not None and (fut <= -bound or math.isclose(fut, -bound)):
+            fut = None  # no futility region at this look yet
         crossed = None
         if zb >= bound:
             crossed = "benefit"
         elif side == 2 and zb <= -bound:
             crossed = "harm"
-        elif fut is not None and zb <= fut and not math.isclose(fut, -bound):
+        elif fut is not None and zb <= fut:
             crossed = "futility"
         if crossed and conclusion == "inconclusive":
             conclusion = crossed  # type: ignore[assignment]
+        fut_raw = None if fut is None else sign * fut  # on the scale of z
         looks.append(
-            Look(labs[i], yrs[i], int(cum_n[i]), float(t_all[i]), est, se, z, bound, fut, crossed)
+            Look(
+                labs[i], yrs[i], int(cum_n[i]), float(t_all[i]), est, se, z, bound, fut_raw, crossed
+            )
         )
     if conclusion == "inconclusive" and t_all[-1] >= 1.0:
         conclusion = "no effect of the assumed size"
