@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from ldnkit.cli import main
@@ -46,7 +48,17 @@ def test_meta_csv_and_ldn(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "tau^2 estimator: DL" in out and "Leave-one-out" in out and forest.exists()
     assert main(["meta", "--ldn"]) == 0
-    assert "-0.1964" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "-0.1353" in out  # classical REML + Hartung-Knapp over the 5 trials
+    assert "Bayesian view" in out and "P(SMD < 0) = 0.869" in out and "P(|SMD| > 0.2)" in out
+    assert "Trial sequential view" in out and "conclusion: inconclusive" in out
+    assert "[rodriguez-freire-innova]" in out and "[bruun-2024]" in out
+    assert main(["meta", "--ldn", "--json", "--delta", "0.3"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["k"] == 5 and data["tsa"]["delta"] == 0.3
+    assert 0.8 < data["bayesian"]["p_mu_below_0"] < 0.9
+    assert "p_abs_mu_above_0.3" in data["bayesian"]
+    assert main(["meta", "--ldn", "--delta", "-1"]) == 2
 
 
 def test_errors_are_one_line_exit_2(tmp_path, capsys) -> None:

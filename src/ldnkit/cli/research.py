@@ -273,8 +273,15 @@ def meta_cmd(
     funnel: Path | None = typer.Option(None, help="write a funnel plot (.png/.svg)"),
     loo: bool = typer.Option(False, "--leave-one-out", help="also print leave-one-out"),
     as_json: bool = typer.Option(False, "--json"),
+    delta: float = typer.Option(
+        0.2, help="--ldn: minimal relevant SMD for P(|SMD| > delta) and the TSA's RIS"
+    ),
+    tau_scale: float = typer.Option(
+        0.5, help="--ldn: scale of the half-normal prior on tau (Bayesian view)"
+    ),
 ) -> None:
-    """Meta-analysis of a CSV of study results (or --ldn for the published LDN trials)."""
+    """Meta-analysis of a CSV of study results (or --ldn for the published LDN trials:
+    classical, Bayesian and trial sequential views)."""
     import pandas as pd
 
     from ldnkit.research.meta import effects_from_table, meta_analysis
@@ -293,8 +300,24 @@ def meta_cmd(
             yi, vi, labels=labels, method=method, hartung_knapp=hartung_knapp, measure=measure
         )
         data = None
+    bayes = tsa = None
+    if ldn:
+        from ldnkit.research.published import ldn_bayes, ldn_tsa
+
+        if not delta > 0:
+            raise ValidationError("delta", f"must be a positive SMD, got {delta}")
+        bayes = ldn_bayes(tau_scale=tau_scale)
+        tsa = ldn_tsa(delta=delta)
     if as_json:
-        console.print_json(json.dumps(res.to_dict()))
+        out = res.to_dict()
+        if bayes is not None and tsa is not None:
+            out["bayesian"] = bayes.to_dict() | {
+                "p_mu_below_0": bayes.prob_below(0.0),
+                f"p_abs_mu_above_{delta:g}": bayes.prob_outside(delta),
+                f"p_mu_below_minus_{delta:g}": bayes.prob_below(-delta),
+            }
+            out["tsa"] = tsa.to_dict()
+        console.print_json(json.dumps(out))
     else:
         console.print(res.summary())
         if data is not None:
@@ -307,7 +330,21 @@ def meta_cmd(
             console.print("\nHow each trial's figure became an SMD:")
             for t in data.trials:
                 how = t.effect.method if t.effect else f"not pooled: {t.exclusion}"
-                console.print(f"  {t.label}: {how}; reported: {t.reported}")
+                console.print(
+                    f"  {t.label}: {how}; reported: {t.reported} [{', '.join(t.sources)}]",
+                    markup=False,
+                )
+        if bayes is not None and tsa is not None:
+            console.print("\n[bold]Bayesian view[/] (bayesmeta-style, exact integration)")
+            console.print(bayes.summary(), markup=False)
+            console.print(
+                f"P(SMD < 0) = {bayes.prob_below(0.0):.3f} (LDN better than placebo);  "
+                f"P(|SMD| > {delta:g}) = {bayes.prob_outside(delta):.3f};  "
+                f"P(SMD < -{delta:g}) = {bayes.prob_below(-delta):.3f}",
+                markup=False,
+            )
+            console.print("\n[bold]Trial sequential view[/]")
+            console.print(tsa.summary(), markup=False)
     if loo:
         t = Table(title="Leave-one-out")
         for col in ("omitted", "estimate", "95% CI", "p", "tau^2", "I^2"):
