@@ -215,6 +215,11 @@ def fit_cmd(
     stored: bool = typer.Option(
         False, "--stored", help="Show the bundled fit (occupancy_fit.yaml) without refitting."
     ),
+    with_held_out: bool = typer.Option(
+        False,
+        "--with-held-out",
+        help="Sensitivity: also fit the held-out data that have a value or range (midpoint).",
+    ),
 ) -> None:
     """Fit brain occupancy to the published PET data (maximum likelihood, AIC, intervals)."""
     from ldnkit.pharmacology import fit as occfit
@@ -248,6 +253,8 @@ def fit_cmd(
                 ]
             }
         )
+    if with_held_out:
+        data = occfit.with_held_out_fitted(data)
     console = Console(width=160)
     with console.status("fitting (about a minute)"):
         result = occfit.fit_occupancy(data=data, n_draws=draws, seed=seed)

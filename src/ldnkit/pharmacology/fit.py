@@ -111,6 +111,20 @@ class OccupancyData(_Model):
         return [o for o in self.observations if o.role == "held_out"]
 
 
+def with_held_out_fitted(data: OccupancyData) -> OccupancyData:
+    """A sensitivity variant: held-out values (or range midpoints) moved into the fit.
+
+    Qualitative findings stay held out. Never the default: it leaves nothing to check against.
+    """
+    obs = []
+    for o in data.observations:
+        if o.role == "held_out" and (o.value is not None or o.range is not None):
+            value = o.value if o.value is not None else 0.5 * (o.range.min + o.range.max)  # type: ignore[union-attr]
+            o = o.model_copy(update={"role": "fit", "value": value})
+        obs.append(o)
+    return data.model_copy(update={"observations": obs})
+
+
 def occupancy_data(evidence: Evidence | None = None) -> OccupancyData:
     """The published PET observations (the bundled evidence base by default)."""
     return (evidence or default_evidence()).section("occupancy_data", OccupancyData)
@@ -985,6 +999,8 @@ __all__ = [
     "hours_above",
     "occupancy_data",
     "pk_checks",
+    "steady_hours_at_mle",
+    "with_held_out_fitted",
     "plasma_responses",
     "predict",
     "stored_fit",
