@@ -9,6 +9,7 @@ synthetic data to show the machinery recovers what generated it.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -154,7 +155,7 @@ def test_held_out_predictions_are_reported_for_every_held_out_datum() -> None:
 def test_hours_above_50_intervals_are_monotone_in_dose() -> None:
     rows = STORED.hours_above_50.rows
     assert [r.dose_mg for r in rows] == [1.5, 3.0, 4.5, 50.0]
-    for a, b in zip(rows, rows[1:], strict=False):
+    for a, b in itertools.pairwise(rows):
         assert a.lo95 <= b.lo95 and a.median <= b.median and a.hi95 <= b.hi95
         assert a.trough < b.trough and a.peak < b.peak
     for r in rows:
@@ -162,7 +163,7 @@ def test_hours_above_50_intervals_are_monotone_in_dose() -> None:
     # The same property from a fresh fit and a different set of draws.
     fit = fit_structure(Problem.from_evidence(), "effect_site", profile=False)
     fresh = hours_above(fit, doses=(1.0, 1.5, 2.0, 3.0), n_draws=200, seed=3, step_h=0.05)
-    for a, b in zip(fresh, fresh[1:], strict=False):
+    for a, b in itertools.pairwise(fresh):
         assert a.lo <= b.lo and a.median <= b.median and a.hi <= b.hi
 
 

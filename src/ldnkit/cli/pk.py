@@ -108,7 +108,7 @@ def simulate_cmd(
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed for the population."),
     scenario: str = typer.Option(
-        None, "--scenario", help="delayed (default) or equilibrium brain equilibration."
+        None, "--scenario", help="fitted (default), delayed or equilibrium brain equilibration."
     ),
     dt: float = typer.Option(
         None, "--dt", help="Output step, hours (default 0.1 for one patient, 1 for many)."

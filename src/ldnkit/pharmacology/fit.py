@@ -282,7 +282,9 @@ class Predictor:
         a, am = self._potency()
         if "ke0" in self.values:
             ke0 = self.values["ke0"]
-            return self.parent.effect_site(ke0).scaled(a).plus(self.metab.effect_site(ke0).scaled(am))
+            return (
+                self.parent.effect_site(ke0).scaled(a).plus(self.metab.effect_site(ke0).scaled(am))
+            )
         return self.parent.scaled(a).plus(self.metab.scaled(am))
 
     def occupancy(self, t: FloatArray, doses: Sequence[tuple[float, float]]) -> FloatArray:
@@ -683,7 +685,9 @@ def held_out_predictions(fit: StructureFit, data: OccupancyData | None = None) -
     return out
 
 
-def pk_checks(evidence: PharmacokineticsEvidence | None = None) -> list[tuple[str, str, float, str]]:
+def pk_checks(
+    evidence: PharmacokineticsEvidence | None = None,
+) -> list[tuple[str, str, float, str]]:
     """Single 50 mg dose against the label and Meyer 1984: (measure, window, model, published)."""
     e = evidence or pk_evidence()
     k = e.parameters
@@ -702,7 +706,12 @@ def pk_checks(evidence: PharmacokineticsEvidence | None = None) -> list[tuple[st
         ("naltrexone t1/2 h", "2-24 h log-linear", hl(cp, 2, 24), "~4 (label; Meyer 1984)"),
         ("naltrexone t1/2 h", "12-48 h log-linear", hl(cp, 12, 48), "8.9 terminal (Wall 1981)"),
         ("6-beta-naltrexol Cmax ng/mL", "0-96 h", float(cm.max()), "~108 (label)"),
-        ("6-beta-naltrexol t1/2 h", "24-72 h log-linear", hl(cm, 24, 72), "~13 (label); ~12 (Meyer)"),
+        (
+            "6-beta-naltrexol t1/2 h",
+            "24-72 h log-linear",
+            hl(cm, 24, 72),
+            "~13 (label); ~12 (Meyer)",
+        ),
     ]
 
 
@@ -999,11 +1008,11 @@ __all__ = [
     "hours_above",
     "occupancy_data",
     "pk_checks",
-    "steady_hours_at_mle",
-    "with_held_out_fitted",
     "plasma_responses",
     "predict",
+    "steady_hours_at_mle",
     "stored_fit",
     "stored_form",
     "structure",
+    "with_held_out_fitted",
 ]
