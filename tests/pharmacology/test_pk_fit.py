@@ -98,6 +98,9 @@ def test_fit_recovers_known_parameters_from_synthetic_data() -> None:
     assert 0.01 < fit.sigma < 0.04
     # AIC bookkeeping: 3 free parameters (kp, ke0, sigma).
     assert fit.k == 3 and fit.aic == pytest.approx(2 * fit.nll + 6)
+    # The comparison recovers the structure too: instant equilibrium cannot fit delayed data.
+    other = fit_structure(problem, "equilibrium", profile=False)
+    assert other.aic > fit.aic + 10
 
 
 def test_stored_default_was_chosen_by_aic_and_matches_the_scenario() -> None:
