@@ -180,6 +180,17 @@ def test_single_50_mg_against_label_and_meyer_with_stated_windows() -> None:
 def test_bad_observation_is_rejected_with_its_id() -> None:
     with pytest.raises(ValueError, match="x1: an occupancy needs time_after_last_dose_h"):
         Observation(id="x1", role="fit", kind="occupancy", dose_mg=2, value=0.3, sources=[])
+    with pytest.raises(ValueError, match="x2: a half-time of blockade is after a single dose"):
+        Observation(
+            id="x2",
+            role="fit",
+            kind="blockade_half_time",
+            dose_mg=50,
+            doses=3,
+            value=80.0,
+            sd_log=0.1,
+            sources=[],
+        )
     with pytest.raises(ValueError, match="unique"):
         o = DATA.observations[0]
         OccupancyData(measurement_error="m", scan_time_assumption="s", observations=[o, o])

@@ -82,6 +82,8 @@ class Observation(_Model):
             raise ValueError(f"{self.id}: occupancy must be a fraction 0-1")
         if self.kind == "blockade_half_time" and (self.value is None or self.sd_log is None):
             raise ValueError(f"{self.id}: a half-time needs value and sd_log")
+        if self.kind == "blockade_half_time" and self.doses != 1:
+            raise ValueError(f"{self.id}: a half-time of blockade is after a single dose")
         if self.role == "fit" and self.value is None:
             raise ValueError(f"{self.id}: a fitted observation needs a value")
         if self.value is None and self.finding is None and self.range is None:
