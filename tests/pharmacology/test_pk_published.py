@@ -58,7 +58,7 @@ def test_population_median_single_50_mg_within_published_ranges() -> None:
     assert V.metabolite_ratio.range.contains(float(ratio))
 
 
-@pytest.mark.parametrize("scenario", ["delayed", "equilibrium"])
+@pytest.mark.parametrize("scenario", ["fitted", "delayed", "equilibrium"])
 def test_pet_occupancy_after_single_doses(scenario: str) -> None:
     pet = V.pet_occupancy
     for point in pet.points:
@@ -69,8 +69,17 @@ def test_pet_occupancy_after_single_doses(scenario: str) -> None:
         )
 
 
-def test_delayed_scenario_reproduces_blockade_half_time() -> None:
-    sim = simulate(Regimen.single(50, follow_h=240), scenario="delayed", dt_h=0.25)
+@pytest.mark.parametrize("scenario", ["fitted", "delayed"])
+def test_delayed_scenarios_reproduce_blockade_half_time(scenario: str) -> None:
+    sim = simulate(Regimen.single(50, follow_h=240), scenario=scenario, dt_h=0.25)
+    assert V.blockade_half_time_h.range.contains(sim.blockade_half_time())
+
+
+def test_default_scenario_is_the_fitted_one() -> None:
+    """The default is chosen by the maximum-likelihood fit, not by hand (see test_pk_fit.py)."""
+    assert EV.default_scenario == "fitted"
+    sim = simulate(Regimen.single(50, follow_h=240), dt_h=0.25)
+    assert sim.scenario == "fitted"
     assert V.blockade_half_time_h.range.contains(sim.blockade_half_time())
 
 

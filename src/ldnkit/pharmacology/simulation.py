@@ -177,7 +177,8 @@ def simulate(
     """Simulate `regimen` for the patients in `params` (default: a typical adult).
 
     `scenario` picks how brain occupancy follows plasma (the evidence file's default,
-    "delayed", or "equilibrium"); explicit `params`/`binding` override it.
+    "fitted" by `ldnkit.pharmacology.fit`, or "delayed" / "equilibrium"); explicit
+    `params`/`binding` override it.
     """
     name = scenario or pk_evidence().default_scenario
     p = params if params is not None else typical_parameters(name)

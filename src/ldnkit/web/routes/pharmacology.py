@@ -1,9 +1,11 @@
 """Why a low dose blocks only transiently (or not): the occupancy model as a page and JSON.
 
 The page shows, for 1.5, 3, 4.5 and 50 mg at bedtime, the hours per day above 50% and 90%
-mu-opioid receptor occupancy under both brain-equilibration scenarios of
-`ldnkit.pharmacology`, and the last day's occupancy curve as a server-drawn SVG. The evidence
-does not settle which scenario holds, so both are shown side by side with their sources.
+mu-opioid receptor occupancy under each brain-equilibration scenario of `ldnkit.pharmacology`
+(the default `fitted` one first), the last day's occupancy curve as a server-drawn SVG, and the
+stored maximum-likelihood fit: steady-state hours above 50% with 95% intervals from parameter
+uncertainty, the structure comparison and the held-out check. The fit is read from
+`occupancy_fit.yaml`, never recomputed by a request.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ldnkit.pharmacology.fit import StoredFit, occupancy_data, stored_fit
 from ldnkit.pharmacology.published import pk_evidence
 from ldnkit.pharmacology.regimen import Regimen
 from ldnkit.pharmacology.simulation import simulate
@@ -83,9 +86,43 @@ def curve_svg(scenario: str) -> str:
     return _curve_svg(scenario)
 
 
+def fit_summary() -> dict[str, Any]:
+    """The stored fit as plain data: intervals, estimates, comparison, held-out check."""
+    sf: StoredFit = stored_fit()
+    data = {o.id: o for o in occupancy_data().observations}
+    held = []
+    for h in sf.held_out:
+        o = data[h["id"]]
+        if o.value is not None:
+            observed = f"{100 * o.value:.1f}%"
+        elif o.range is not None:
+            observed = f"{100 * o.range.min:.0f}-{100 * o.range.max:.0f}%"
+        else:
+            observed = o.finding or ""
+        held.append(
+            {
+                "id": h["id"],
+                "observed": observed,
+                "predicted": h["predicted"],
+                "sources": o.sources,
+            }
+        )
+    return {
+        "default_structure": sf.default_structure,
+        "description": sf.description,
+        "measurement_error": sf.measurement_error,
+        "estimates": {k: v.model_dump() for k, v in sf.estimates.items()},
+        "hours_above_50": sf.hours_above_50.model_dump(),
+        "comparison": sf.comparison,
+        "held_out": held,
+        "sources": sf.sources,
+    }
+
+
 def _context() -> dict[str, Any]:
     ev = pk_evidence()
     return {
+        "fit": fit_summary(),
         "table": occupancy_rows(),
         "scenarios": [
             {"name": name, "svg": curve_svg(name), "info": info}
@@ -99,6 +136,12 @@ def _context() -> dict[str, Any]:
 async def api_occupancy() -> dict[str, Any]:
     """Hours above 50%/90% MOR occupancy, peak and trough, per dose and scenario."""
     return await run_in_threadpool(occupancy_rows)
+
+
+@api.get("/occupancy/fit")
+async def api_occupancy_fit() -> dict[str, Any]:
+    """The stored maximum-likelihood occupancy fit: hours above 50% with 95% intervals."""
+    return await run_in_threadpool(fit_summary)
 
 
 @pages.get("/pharmacology")
