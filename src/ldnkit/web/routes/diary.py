@@ -64,10 +64,12 @@ def api_history(patient: InScope, entry_date: dt.date, db: Db) -> list[dict[str,
 
 
 @api.get("/advice", response_model=AdviceOut)
-def api_advice(patient: InScope, db: Db, today: Today) -> dict[str, Any]:
-    """Today's response-guided advice with its reasons and sources."""
+def api_advice(patient: InScope, user: CurrentUser, db: Db, today: Today) -> dict[str, Any]:
+    """Today's response-guided advice: reasons and sources for the clinician; the patient gets
+    patient language only (no dose, no clinical reasoning), as on their Today page."""
     with db.read() as s:
-        return services.advice_for(s, patient.id, today).as_dict()
+        advice = services.advice_for(s, patient.id, today)
+    return (advice.for_patient() if user.role == "patient" else advice).as_dict()
 
 
 # -- pages -------------------------------------------------------------------------------
@@ -77,7 +79,7 @@ def _today_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
     with db.read() as s:
         plan = services.plan_of(repo.current_plan(s, patient_id))
         done = repo.current_entries(s, patient_id, start=today, end=today)
-        advice = services.advice_for(s, patient_id, today)
+        advice = services.advice_for(s, patient_id, today).for_patient()
     step = plan.step_on(today) if plan else None
     upcoming = None
     if plan is not None:
