@@ -220,7 +220,7 @@ def todays_advice(
         differs_from_plan=differs,
         safety_finding=a.safety_finding,
         blocked=list(a.blocked),
-        intolerable_mg=list(a.intolerable_mg),
+        intolerable_mg=[Decimal(fmt_mg(d)) for d in a.intolerable_mg],
         missing_days=a.missing_days,
         sparse=a.action == "insufficient_data" or a.missing_days > 0,
         patient_title=title,
