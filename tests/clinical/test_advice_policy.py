@@ -118,6 +118,13 @@ def test_fourteen_days_without_a_dose_restarts_low_not_escalates() -> None:
     assert "gap in dosing" in a.blocked and "14 days" in a.message
 
 
+def test_a_silent_diary_is_not_a_documented_gap() -> None:
+    diary = BASELINE + run(0, 30, 7, "3")
+    a = advise(plan=PLAN, entries=diary, today=day(40))
+    assert a.action == "insufficient_data" and a.rule == "diary_silent"
+    assert a.suggested_dose_mg is None and "diary not filled" in a.blocked
+
+
 def test_doses_missed_on_most_recent_days_block_escalation() -> None:
     diary = BASELINE + run(0, 10, 7, "1.5") + run(11, 14, 7, None, taken=False)
     a = advise(plan=PLAN, entries=diary, today=day(14))

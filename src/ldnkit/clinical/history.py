@@ -101,6 +101,8 @@ class DosingHistory:
     current_since: date | None
     last_taken_on: date | None
     gap_days: int
+    missed_logged: int
+    last_entry_on: date | None
     adherence_days: int
     adherence_taken: int
     tolerated_mg: tuple[Decimal, ...]
@@ -183,6 +185,11 @@ def dosing_history(
                 break
             since = day
     gap = max(0, (today - last_on).days - 1) if last_on else 0
+    # Days the diary itself says no dose was taken since the last dose: a gap is documented
+    # by these, not by days the patient simply did not log.
+    missed_logged = sum(
+        1 for e in days if last_on and e.entry_date > last_on and e.entry_date not in taken_by_day
+    )
 
     logged_today = any(e.entry_date == today for e in days)
     window_end = today if logged_today else today - timedelta(days=1)
@@ -244,6 +251,8 @@ def dosing_history(
         current_since=since,
         last_taken_on=last_on,
         gap_days=gap,
+        missed_logged=missed_logged,
+        last_entry_on=days[-1].entry_date if days else None,
         adherence_days=rules.adherence_window_days,
         adherence_taken=adherence_taken,
         tolerated_mg=tolerated,

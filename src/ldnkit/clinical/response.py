@@ -469,7 +469,8 @@ def _intolerable_dose(sit: Situation) -> Advice | None:
 
 def _restart_after_gap(sit: Situation) -> Advice | None:
     h = sit.history
-    if not sit.doses_recorded or h.last_taken_on is None or h.gap_days < sit.rules.restart_gap_days:
+    gap = sit.rules.restart_gap_days
+    if not sit.doses_recorded or h.last_taken_on is None or h.missed_logged < gap:
         return None
     first = next((s.dose_mg for s in sit.plan.steps if s.dose_mg > 0), sit.dose)
     restart = sit.at_most(min(first, sit.dose))
@@ -492,6 +493,28 @@ def _restart_after_gap(sit: Situation) -> Advice | None:
         suggested=restart if restart else Decimal(0),
         blocked=["gap in dosing"],
         safety=True,
+    )
+
+
+def _diary_silent(sit: Situation) -> Advice | None:
+    """No diary for as long as a restart gap: nothing is known about doses, so no change."""
+    h, gap = sit.history, sit.rules.restart_gap_days
+    if not sit.doses_recorded or h.last_entry_on is None or h.current_mg is None:
+        return None
+    silent = (sit.today - h.last_entry_on).days
+    if silent < gap:
+        return None
+    return _advice(
+        sit,
+        rule="diary_silent",
+        action="insufficient_data",
+        title=f"No diary for {silent} days",
+        message=f"No diary entry since {h.last_entry_on}: ask whether LDN was taken before any "
+        f"change; if it was stopped for {gap} days or more, restart low as at initiation.",
+        reasons=[f"{silent} days without a diary entry", sit.rules.restart_note],
+        sources=[*sit.rules.restart_sources, *_responder_sources(sit.ev)],
+        suggested=None,
+        blocked=["diary not filled"],
     )
 
 
@@ -764,6 +787,7 @@ RULES: tuple[Rule, ...] = (
     _above_ceiling,
     _intolerable_dose,
     _restart_after_gap,
+    _diary_silent,
     _worsening_pain,
     _sleep_to_morning,
     _too_early_or_sparse,

@@ -171,6 +171,11 @@ def _patient_text(a: Advice, below_plan: bool) -> tuple[str, str]:
     return PATIENT_TEXT[a.action]
 
 
+def _tidy(dose: Decimal | None) -> Decimal | None:
+    """3 rather than 3.000 (doses read back from the store carry its scale)."""
+    return None if dose is None else Decimal(fmt_mg(dose))
+
+
 def todays_advice(
     plan: Plan | None,
     diary: Sequence[DiaryDay],
@@ -212,10 +217,10 @@ def todays_advice(
         sources=list(a.sources),
         responder=r.category,
         responder_detail=detail,
-        current_dose_mg=a.current_dose_mg,
-        suggested_dose_mg=a.suggested_dose_mg,
+        current_dose_mg=_tidy(a.current_dose_mg),
+        suggested_dose_mg=_tidy(a.suggested_dose_mg),
         suggested_timing=a.suggested_timing,
-        plan_dose_mg=a.planned_dose_mg,
+        plan_dose_mg=_tidy(a.planned_dose_mg),
         plan_timing=plan_timing,
         differs_from_plan=differs,
         safety_finding=a.safety_finding,
