@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ldnkit.clinical.history import OVERRIDE_REASONS
 from ldnkit.clinical.history import DoseOverride as CoreOverride
 from ldnkit.errors import ValidationError
+from ldnkit.inputs import parse_model
 from ldnkit.store.models import DoseOverride
 from ldnkit.store.repositories import audit
 from ldnkit.store.repositories._common import utcnow
@@ -37,7 +38,9 @@ def add_dose_override(
     get_patient(session, patient_id)
     if reason not in OVERRIDE_REASONS:
         raise ValidationError("reason", f"must be one of {', '.join(OVERRIDE_REASONS)}")
-    core = CoreOverride(dose_mg=dose_mg, effective_on=effective_on, reason=reason)  # type: ignore[arg-type]
+    core = parse_model(
+        CoreOverride, {"dose_mg": dose_mg, "effective_on": effective_on, "reason": reason}
+    )
     row = DoseOverride(
         patient_id=patient_id,
         dose_mg=core.dose_mg,
