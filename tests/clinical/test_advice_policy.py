@@ -187,3 +187,14 @@ def test_continuing_plan_starts_at_the_current_dose() -> None:
         PlanOptions(continue_from_mg=D("1.5"), intolerable_from_mg=D("3")),
     )
     assert max(s.dose_mg for s in capped.steps) == D("1.5") and capped.target_mg == D("1.5")
+
+
+def test_after_a_continuing_revision_restart_and_step_back_use_the_whole_history() -> None:
+    revised = titration_plan("fibromyalgia", day(40), PlanOptions(continue_from_mg=D("4.5")))
+    course = BASELINE + run(0, 13, 7, "1.5") + run(14, 27, 7, "3") + run(28, 45, 7, "4.5")
+    gap = course + run(46, 60, 7, None, taken=False)
+    a = advise(plan=revised, plan_history=[PLAN, revised], entries=gap, today=day(60))
+    assert a.action == "restart" and a.suggested_dose_mg == D("1.5")
+    severe = [*course, e(day(46), 7, "4.5", [("nausea", "severe")])]
+    b = advise(plan=revised, plan_history=[PLAN, revised], entries=severe, today=day(46))
+    assert b.action == "step_back" and b.suggested_dose_mg == D("3")

@@ -69,7 +69,6 @@ class ResponseRules(BaseModel):
     recent_min_entries: int = Field(gt=0)
     recent_note: str
     intolerable_severity: Severity
-    intolerable_recent_days: int = Field(gt=0)
     step_back_sources: list[str]
     step_back_note: str
     sleep_effects: list[str]
@@ -253,6 +252,7 @@ class Situation:
     rules: ResponseRules
     ev: Evidence
     doses_recorded: bool
+    versions: Sequence[Plan] = ()
 
     @property
     def dose(self) -> Decimal:
@@ -294,7 +294,8 @@ class Situation:
         tolerated = [d for d in self.history.tolerated_mg if d < below and self.safe(d)]
         if tolerated:
             return max(tolerated)
-        rungs = [d for d in self.ladder() if d < below and self.safe(d)]
+        every = {s.dose_mg for p in (*self.versions, self.plan) for s in p.steps}
+        rungs = [d for d in every if d < below and self.safe(d)]
         return max(rungs) if rungs else None
 
     def effects_at_least(self, severity: str, days: int) -> list[tuple[date, str, str]]:
@@ -472,7 +473,9 @@ def _restart_after_gap(sit: Situation) -> Advice | None:
     gap = sit.rules.restart_gap_days
     if not sit.doses_recorded or h.last_taken_on is None or h.missed_logged < gap:
         return None
-    first = next((s.dose_mg for s in sit.plan.steps if s.dose_mg > 0), sit.dose)
+    # The protocol's own starting dose, not the first step of a revision that continued.
+    protocol = sit.ev.protocols.get(sit.plan.protocol_id)
+    first = protocol.start_mg if protocol else min(sit.ladder(), default=sit.dose)
     restart = sit.at_most(min(first, sit.dose))
     return _advice(
         sit,
@@ -835,6 +838,7 @@ def advise(
         rules=rules,
         ev=ev,
         doses_recorded=doses_recorded,
+        versions=versions,
     )
     for rule in RULES:
         advice = rule(sit)
