@@ -201,6 +201,28 @@ def test_intolerable_dose_needs_an_audited_override(clinic: Clinic, stepped_back
     c, token = doctor
     page = c.get(f"/patients/{pid}").text
     assert 'data-testid="override-form"' in page
+    # A revision may not continue at the intolerable dose, and the default is the dose taken.
+    form = c.get(f"/patients/{pid}/plan/new").text
+    assert re.search(r'name="continue_from_mg"[^>]*value="1.5"', form)
+    r = c.post(
+        f"/patients/{pid}/plan",
+        data={
+            "csrf_token": token,
+            "mode": "continue",
+            "continue_from_mg": "3",
+            "start": TODAY,
+            "action": "preview",
+        },
+    )
+    assert r.status_code == 422 and "intolerable" in r.text
+    with clinic.client("dr_a") as api:
+        # Even through the API, a plan stops below the intolerable dose.
+        r = api.post(
+            f"/api/patients/{pid}/plans",
+            json={"start": "2026-12-01", "options": {"continue_from_mg": "1.5"}},
+        )
+        assert r.status_code == 201
+        assert max(Decimal(s["dose_mg"]) for s in r.json()["plan"]["steps"]) == Decimal("1.5")
     r = c.post(
         f"/patients/{pid}/dose-overrides",
         data={
@@ -222,3 +244,18 @@ def test_intolerable_dose_needs_an_audited_override(clinic: Clinic, stepped_back
         assert events and events[0]["details"]["dose_ug"] == 3000
         assert events[0]["details"]["reason"] == "rechallenge_agreed"
         assert "note" not in events[0]["details"]
+
+
+def test_today_page_keeps_the_plan_in_force_until_a_future_revision_starts(  # type: ignore[no-untyped-def]
+    clinic: Clinic, stepped_back
+) -> None:
+    """The last test saved a revision starting 1 Dec; today the earlier version applies
+    (its titration ended at the efficacy review), not "your plan starts on 1 Dec"."""
+    pat, _ = _browser(clinic, "advice_back")
+    try:
+        text = re.sub(
+            r"\s+", " ", re.sub(r"<[^>]+>", " ", pat.get(f"/patients/{stepped_back}/today").text)
+        )
+    finally:
+        pat.close()
+    assert "Tue 01 Dec 2026" not in text and "has ended" in text

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from ldnkit.clinical.history import DiaryDay, DoseOverride
+from ldnkit.clinical.history import DiaryDay, DoseOverride, plan_in_force
 from ldnkit.clinical.models import Plan, fmt_mg
 from ldnkit.clinical.response import Advice, advise
 
@@ -195,7 +195,8 @@ def todays_advice(
             f"pain {r.baseline_mean:.1f} at baseline -> {r.recent_mean:.1f} recently: "
             f"{r.percent_reduction:.0f}% ({r.points_reduction:+.1f} points) lower"
         )
-    step = plan.step_on(today)
+    in_force = plan_in_force(versions or [plan], today) or plan
+    step = in_force.step_on(today)
     plan_timing = step.timing if step else None
     differs = a.suggested_dose_mg is not None and (
         a.suggested_dose_mg != a.planned_dose_mg

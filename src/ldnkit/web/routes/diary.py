@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ldnkit.clinical.diary import SEVERITIES, DiaryEntry, validate_diary_entry
+from ldnkit.clinical.history import plan_in_force
 from ldnkit.errors import NotFound
 from ldnkit.evidence import default_evidence
 from ldnkit.store import repositories as repo
@@ -77,9 +78,11 @@ def api_advice(patient: InScope, user: CurrentUser, db: Db, today: Today) -> dic
 
 def _today_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
     with db.read() as s:
-        plan = services.plan_of(repo.current_plan(s, patient_id))
+        versions = services.plan_history(s, patient_id)
         done = repo.current_entries(s, patient_id, start=today, end=today)
         advice = services.advice_for(s, patient_id, today).for_patient()
+    # A revision dated in the future leaves the earlier version in force until it starts.
+    plan = plan_in_force(versions, today) or (versions[-1] if versions else None)
     step = plan.step_on(today) if plan else None
     upcoming = None
     if plan is not None:
