@@ -228,3 +228,28 @@ def test_perturbing_an_escalation_blocks_it(case, back, code, severity, miss_fro
     ]
     if min(10, base + pain_up) - base >= EV.dosing.monitoring.clinically_important_points:
         assert advise(plan=plan, entries=worse, today=today).action == "worsening_pain"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(sorted(EV.protocols)),
+    st.integers(1, 24).map(lambda n: Decimal(n) / 2),
+    st.one_of(st.none(), st.integers(1, 20).map(lambda n: Decimal(n) / 2)),
+    st.one_of(st.none(), st.integers(1, 20).map(lambda n: Decimal(n) / 2)),
+)
+def test_a_continuing_plan_stays_under_the_ceiling_and_below_intolerable(  # type: ignore[no-untyped-def]
+    protocol, cont, below, target
+) -> None:
+    from ldnkit.errors import ValidationError
+
+    opts = PlanOptions(continue_from_mg=cont, intolerable_from_mg=below, target_mg=target)
+    try:
+        plan = titration_plan(protocol, START, opts)
+    except ValidationError as exc:
+        assert exc.field.startswith("options.")
+        return
+    doses = [s.dose_mg for s in plan.steps if s.dose_mg > 0]
+    event("planned")
+    assert doses[0] == cont and max(doses) <= plan.ceiling_mg and max(doses) <= plan.target_mg
+    if below is not None:
+        assert max(doses) < below
