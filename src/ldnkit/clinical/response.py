@@ -321,6 +321,11 @@ class Situation:
 _SITUATION_DOSE = Decimal(-1)  # sentinel: "the dose the patient is on"
 
 
+def _tidy(dose: Decimal | None) -> Decimal | None:
+    """1.5 rather than 1.500: doses read back from the store carry its scale."""
+    return None if dose is None else Decimal(fmt_mg(dose))
+
+
 def _advice(
     sit: Situation,
     *,
@@ -346,15 +351,15 @@ def _advice(
         message=message,
         reasons=list(reasons),
         sources=list(dict.fromkeys(sources)),
-        current_dose_mg=dose,
-        suggested_dose_mg=suggested,
+        current_dose_mg=_tidy(dose),
+        suggested_dose_mg=_tidy(suggested),
         suggested_timing=timing or (sit.timing if suggested is not None else None),
-        planned_dose_mg=sit.plan.dose_on(sit.today),
+        planned_dose_mg=_tidy(sit.plan.dose_on(sit.today)),
         days_at_dose=sit.days_at,
         responder=status,
         missing_days=max(0, status.recent_expected - status.recent_entries),
-        intolerable_mg=[i.dose_mg for i in sit.history.intolerable],
-        last_tolerated_mg=sit.history.last_tolerated_mg,
+        intolerable_mg=[Decimal(fmt_mg(i.dose_mg)) for i in sit.history.intolerable],
+        last_tolerated_mg=_tidy(sit.history.last_tolerated_mg),
         blocked=list(blocked),
         safety_finding=safety,
     )
