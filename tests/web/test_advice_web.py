@@ -250,7 +250,7 @@ def test_today_page_keeps_the_plan_in_force_until_a_future_revision_starts(  # t
     clinic: Clinic, stepped_back
 ) -> None:
     """The last test saved a revision starting 1 Dec; today the earlier version applies
-    (its titration ended at the efficacy review), not "your plan starts on 1 Dec"."""
+    (its titration ended at the efficacy review) and the revision shows as the next change."""
     pat, _ = _browser(clinic, "advice_back")
     try:
         text = re.sub(
@@ -258,4 +258,4 @@ def test_today_page_keeps_the_plan_in_force_until_a_future_revision_starts(  # t
         )
     finally:
         pat.close()
-    assert "Tue 01 Dec 2026" not in text and "has ended" in text
+    assert "has ended" in text and "Next change: 1.5 mg from Tue 01 Dec 2026" in text

@@ -86,7 +86,10 @@ def _today_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
     step = plan.step_on(today) if plan else None
     upcoming = None
     if plan is not None:
-        upcoming = next((st for st in plan.steps if st.start > today), None)
+        # The next change: the plan's own next step or a saved revision, whichever comes first.
+        candidates = [st for st in plan.steps if st.start > today][:1]
+        candidates += [v.steps[0] for v in versions if v.start > today]
+        upcoming = min(candidates, key=lambda st: st.start, default=None)
         visit = next((v for v in plan.visits if v.date >= today), None)
     else:
         visit = None
