@@ -656,16 +656,25 @@ def _adequate_trial(sit: Situation) -> Advice | None:
     at_best = sit.dose >= sit.plan.target_mg or not higher
     if not at_best or sit.days_at < int(trial.min):
         return None
+    low = sit.history.lowest_intolerable_mg
+    capped = low is not None and sit.dose < sit.plan.target_mg
+    why = f" ({fmt_mg(low)} mg was not tolerated)" if capped and low is not None else ""
     return _advice(
         sit,
         rule="adequate_trial",
         action="review",
         title="Review now: no response after an adequate trial",
-        message=f"{sit.days_at} days at {fmt_mg(sit.dose)} mg without a clinically important "
-        f"response ({sit.summary}): review; stop, or re-titrate to find an individual dose.",
+        message=f"{sit.days_at} days at {fmt_mg(sit.dose)} mg{why} without a clinically "
+        f"important response, {sit.summary}: review; stop, or re-titrate to find an "
+        "individual dose.",
         reasons=[sit.summary, f"adequate trial is {trial} days at the optimal dose"],
-        sources=[*sit.rules.adequate_trial_sources, *sit.rules.retitrate_sources],
+        sources=[
+            *sit.rules.adequate_trial_sources,
+            *sit.rules.retitrate_sources,
+            *(sit.rules.intolerable_sources if capped else []),
+        ],
         suggested=None,
+        blocked=[f"{fmt_mg(low)} mg intolerable"] if capped and low is not None else [],
     )
 
 
@@ -708,7 +717,7 @@ def _hold_blocked(sit: Situation) -> Advice | None:
         rule="escalation_blocked",
         action="hold",
         title=f"Hold {fmt_mg(dose or 0)} mg: not ready to escalate",
-        message=f"Not yet responding ({sit.summary}), but {'; '.join(reasons)}: stay at "
+        message=f"Not yet responding, {sit.summary}; but {'; '.join(reasons)}: stay at "
         f"{fmt_mg(dose or 0)} mg and reassess.",
         reasons=[sit.summary, *reasons],
         sources=[*sources, *_responder_sources(sit.ev)],
@@ -739,7 +748,7 @@ def _escalate(sit: Situation) -> Advice | None:
         rule="escalate",
         action="escalate",
         title=f"Escalate to {fmt_mg(nxt)} mg",
-        message=f"No response yet ({sit.summary}); {tolerance} in the last "
+        message=f"No response yet, {sit.summary}; {tolerance} in the last "
         f"{r.side_effect_window_days} days; {taken}; {sit.days_at} days at "
         f"{fmt_mg(sit.dose)} mg: increase to {fmt_mg(nxt)} mg.",
         reasons=[
@@ -774,7 +783,7 @@ def _continue(sit: Situation) -> Advice:
         rule="continue",
         action="hold",
         title=f"Continue {fmt_mg(dose or 0)} mg",
-        message=f"Not yet responding ({sit.summary}); {wait}: continue and reassess.",
+        message=f"Not yet responding, {sit.summary}; {wait}: continue and reassess.",
         reasons=[sit.summary, *([sit.rules.intolerable_note] if blocked else [])],
         sources=[
             *_responder_sources(sit.ev),
