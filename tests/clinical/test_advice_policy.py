@@ -141,6 +141,12 @@ def test_worsening_pain_is_flagged_for_review_not_escalated() -> None:
     assert "dworkin-2008" in a.sources
 
 
+def test_a_rise_on_treatment_is_flagged_without_a_baseline() -> None:
+    diary = run(0, 13, 4, "1.5") + run(14, 20, 9, "3")
+    a = advise(plan=PLAN, entries=diary, today=day(20))
+    assert a.action == "worsening_pain" and "in the 7 days before" in a.message
+
+
 def test_dose_above_the_ceiling_is_a_safety_finding() -> None:
     diary = BASELINE + run(0, 27, 7, None) + run(28, 40, 7, "9")
     a = advise(plan=PLAN, entries=diary, today=day(40))

@@ -557,28 +557,36 @@ def _sleep_to_morning(sit: Situation) -> Advice | None:
 
 
 def _worsening_pain(sit: Situation) -> Advice | None:
+    """Pain worse by the clinically important change than at baseline, or than the window
+    before (a rise on treatment counts even when baseline was higher or not recorded)."""
     r, s = sit.rules, sit.status
-    if s.baseline_entries < r.baseline_min_entries or s.baseline_mean is None:
-        return None
-    since = max(
-        sit.history.treatment_start, sit.today - timedelta(days=r.worsening_window_days - 1)
-    )
+    window = timedelta(days=r.worsening_window_days)
+    start = sit.history.treatment_start
+    since = max(start, sit.today - window + timedelta(days=1))
     recent = [e.pain for e in sit.entries if since <= e.entry_date <= sit.today]
-    points = float(sit.ev.dosing.monitoring.clinically_important_points)
     if len(recent) < r.worsening_min_entries:
         return None
+    before = [e.pain for e in sit.entries if max(start, since - window) <= e.entry_date < since]
+    references = []
+    if s.baseline_mean is not None and s.baseline_entries >= r.baseline_min_entries:
+        references.append((s.baseline_mean, "at baseline"))
+    if len(before) >= r.worsening_min_entries:
+        references.append((sum(before) / len(before), f"in the {len(before)} days before"))
+    points = float(sit.ev.dosing.monitoring.clinically_important_points)
     mean = sum(recent) / len(recent)
-    if mean - s.baseline_mean < points:
+    worse = [(ref, label) for ref, label in references if mean - ref >= points]
+    if not worse:
         return None
+    ref, label = min(worse)
     hold = sit.at_most(sit.dose)
     return _advice(
         sit,
         rule="worsening_pain",
         action="worsening_pain",
-        title="Review: pain is worse than at baseline",
+        title="Review: pain is getting worse",
         message=f"Pain averaged {mean:.1f} over the last {len(recent)} recorded days against "
-        f"{s.baseline_mean} at baseline (+{mean - s.baseline_mean:.1f} points): review the "
-        f"patient; do not escalate. Keep {fmt_mg(hold) if hold else 'no'} mg until reviewed.",
+        f"{ref:.1f} {label} (+{mean - ref:.1f} points): review the patient; do not escalate. "
+        f"Keep {fmt_mg(hold) if hold else 'no'} mg until reviewed.",
         reasons=[f"worse by at least {points:g} points", r.worsening_note],
         sources=r.worsening_sources,
         suggested=hold,
