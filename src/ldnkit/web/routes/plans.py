@@ -248,7 +248,8 @@ def _plan_from_form(db: Db, patient_id: int, form: Any, today: dt.date) -> Plan:
     if mode not in ("continue", "restart"):
         raise ValidationError("mode", "choose continue or restart")
     if mode == "continue":
-        dose = forms.text(form, "continue_from_mg")
+        # A dose typed in "start mg" while continuing means the dose to continue from.
+        dose = forms.text(form, "continue_from_mg") or raw.get("start_mg")
         if not dose:
             raise ValidationError("continue_from_mg", "required to continue from a dose")
         raw.pop("start_mg", None)
