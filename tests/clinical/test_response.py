@@ -40,7 +40,7 @@ BASELINE = diary(START - timedelta(days=7), START - timedelta(days=1), 8)
 def test_responder_holds() -> None:
     today = START + timedelta(days=30)
     entries = BASELINE + diary(START, today, lambda d: 8 if d < START + timedelta(days=14) else 4)
-    a = advise(PLAN, entries, today)
+    a = advise(plan=PLAN, entries=entries, today=today)
     assert a.responder.category == "strong_responder"
     assert a.responder.percent_reduction == 50.0
     assert a.responder.points_reduction == 4.0 and a.responder.clinically_important_points
@@ -51,7 +51,7 @@ def test_responder_holds() -> None:
 def test_non_responder_with_good_tolerance_escalates() -> None:
     today = START + timedelta(days=14)
     entries = BASELINE + diary(START, today - timedelta(days=1), 8)
-    a = advise(PLAN, entries, today)
+    a = advise(plan=PLAN, entries=entries, today=today)
     assert a.responder.category == "non_responder"
     assert a.current_dose_mg == D("1.5") and a.days_at_dose == 15
     assert a.action == "escalate" and a.suggested_dose_mg == D("3.0")
@@ -66,7 +66,7 @@ def test_intolerable_side_effect_steps_back_to_last_tolerated_dose() -> None:
         7,
         effects=lambda d: [("headache", "severe")] if d == today - timedelta(days=1) else [],
     )
-    a = advise(PLAN, entries, today)
+    a = advise(plan=PLAN, entries=entries, today=today)
     assert a.current_dose_mg == D("4.5")
     assert a.action == "step_back" and a.suggested_dose_mg == D("3.0")
     assert "headache" in a.reasons[0]
@@ -75,7 +75,7 @@ def test_intolerable_side_effect_steps_back_to_last_tolerated_dose() -> None:
 def test_intolerable_at_starting_dose_stops() -> None:
     today = START + timedelta(days=5)
     entries = BASELINE + diary(START, today, 7, effects=lambda d: [("nausea", "severe")])
-    a = advise(PLAN, entries, today)
+    a = advise(plan=PLAN, entries=entries, today=today)
     assert a.action == "stop" and a.suggested_dose_mg == 0
 
 
@@ -87,7 +87,7 @@ def test_persistent_insomnia_moves_dose_to_morning() -> None:
         7,
         effects=lambda d: [("insomnia", "mild")] if d.day % 7 != 0 else [("vivid_dreams", "mild")],
     )
-    a = advise(PLAN, entries, today)
+    a = advise(plan=PLAN, entries=entries, today=today)
     assert a.action == "move_to_morning"
     assert a.suggested_timing == "morning" and a.suggested_dose_mg == a.current_dose_mg
     assert "morning-dosing-practice" in a.sources
@@ -101,13 +101,13 @@ def test_occasional_vivid_dreams_do_not_move_the_dose() -> None:
         7,
         effects=lambda d: [("vivid_dreams", "mild")] if d.day % 3 == 0 else [],
     )
-    assert advise(PLAN, entries, today).action != "move_to_morning"
+    assert advise(plan=PLAN, entries=entries, today=today).action != "move_to_morning"
 
 
 def test_eight_weeks_at_target_without_response_triggers_review() -> None:
     today = START + timedelta(days=28 + 56)
     entries = BASELINE + diary(START, today, 7)
-    a = advise(PLAN, entries, today)
+    a = advise(plan=PLAN, entries=entries, today=today)
     assert a.current_dose_mg == D("4.5") and a.days_at_dose >= 56
     assert a.action == "review"
     assert "jppcp-2025" in a.sources
@@ -115,31 +115,33 @@ def test_eight_weeks_at_target_without_response_triggers_review() -> None:
 
 def test_at_target_before_adequate_trial_holds() -> None:
     today = START + timedelta(days=40)
-    a = advise(PLAN, BASELINE + diary(START, today, 7), today)
+    a = advise(plan=PLAN, entries=BASELINE + diary(START, today, 7), today=today)
     assert a.action == "hold" and a.suggested_dose_mg == D("4.5")
 
 
 def test_sparse_data_says_so() -> None:
     today = START + timedelta(days=30)
     entries = BASELINE + diary(START, today, 5, skip=lambda d: d.day % 3 != 0)
-    a = advise(PLAN, entries, today)
+    a = advise(plan=PLAN, entries=entries, today=today)
     assert a.action == "insufficient_data"
     assert a.missing_days > 0 and "missing" in a.message
 
 
 def test_missing_baseline_says_so() -> None:
     today = START + timedelta(days=30)
-    a = advise(PLAN, diary(START, today, 5), today)
+    a = advise(plan=PLAN, entries=diary(START, today, 5), today=today)
     assert a.action == "insufficient_data" and "baseline" in a.message
 
 
 def test_before_start_and_during_hold() -> None:
-    assert advise(PLAN, BASELINE, START - timedelta(days=1)).action == "not_started"
+    assert (
+        advise(plan=PLAN, entries=BASELINE, today=START - timedelta(days=1)).action == "not_started"
+    )
     from ldnkit.clinical.models import PlanOptions
 
     surgery = START + timedelta(days=50)
     plan = titration_plan("fibromyalgia", START, PlanOptions(surgery_date=surgery))
-    a = advise(plan, BASELINE, surgery)
+    a = advise(plan=plan, entries=BASELINE, today=surgery)
     assert a.action == "perioperative_hold" and a.suggested_dose_mg == 0
 
 

@@ -110,11 +110,17 @@ def test_patient_workflow(clinic: Clinic) -> None:
         assert [h["pain"] for h in history] == [6, 5] and history[0]["superseded"]
         assert len(c.get(f"/api/patients/{pid}/diary").json()) == 1
         advice = c.get(f"/api/patients/{pid}/advice").json()
-        assert advice["available"] and advice["code"] and advice["sources"]
+        # The patient gets patient language only: no dose, no clinical reasons or sources.
+        assert advice["available"] and advice["code"] and advice["audience"] == "patient"
+        assert advice["title"] == advice["patient_title"] and advice["message"]
+        assert advice["suggested_dose_mg"] is None and not advice["reasons"]
         ics = c.get(f"/api/patients/{pid}/plans/current.ics")
         assert ics.status_code == 200 and b"BEGIN:VCALENDAR" in ics.content
         assert c.get("/api/patients").json()[0]["id"] == pid
         assert c.post(f"/api/patients/{pid}/plans", json={"start": TODAY}).status_code == 403
+    with clinic.client("dr_a") as c:
+        advice = c.get(f"/api/patients/{pid}/advice").json()
+        assert advice["audience"] == "clinician" and advice["sources"] and advice["rule"]
 
 
 def test_invalid_diary_input_is_422_with_field_and_nothing_changes(clinic: Clinic) -> None:

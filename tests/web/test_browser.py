@@ -174,3 +174,49 @@ def test_clinician_and_patient_in_the_browser(clinic: Clinic, playwright) -> Non
     finally:
         admin.close()
     assert len(list(Path(ARTIFACTS).glob("*.png"))) >= 15
+
+
+def test_patient_today_page_shows_one_dose_and_no_clinician_text(
+    clinic: Clinic, playwright
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 item 1: the advice would move the dose to the morning and review the patient;
+    the patient's phone shows one dose (the plan's) and patient language, nothing else."""
+    import datetime as dt
+    import re
+
+    from tests.web.test_advice_web import _diary, _new_patient
+
+    start = dt.date(2026, 9, 3)
+    today = dt.date.fromisoformat(TODAY)
+    pid = _new_patient(clinic, "browser_today", start)
+    days = {}
+    for k in range(-7, (today - start).days + 1):
+        on = start + dt.timedelta(days=k)
+        fx = [{"code": "vivid_dreams", "severity": "mild"}] if (today - on).days < 6 else []
+        days[on] = {"pain": 7, "dose_taken": k >= 0, "side_effects": fx}
+    _diary(clinic, pid, days)
+    with clinic.client("dr_a") as c:
+        advice = c.get(f"/api/patients/{pid}/advice").json()
+    assert advice["code"] == "move_to_morning" and advice["differs_from_plan"]
+
+    phone = _context(
+        playwright,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    mobile = phone.pages[0] if phone.pages else phone.new_page()
+    try:
+        _login(mobile, clinic.url, "browser_today")
+        mobile.wait_for_selector("[data-testid=todays-dose]")
+        main = mobile.inner_text("main")
+        _shot(mobile, "16-patient-today-one-dose")
+        assert re.findall(r"\d+(?:\.\d+)?\s*mg", main) == ["4.5 mg"], main
+        assert "bedtime" in mobile.inner_text("[data-testid=todays-dose]")
+        assert "morning" not in main
+        for words in ("Suggested", "Review now", "re-titrate", "Sources", "responder"):
+            assert words not in main, words
+        assert mobile.locator("[data-testid=advice] a[href^='/evidence']").count() == 0
+    finally:
+        phone.close()

@@ -44,6 +44,13 @@ def render_advice(console: Console, patient_id: int, a: Advice) -> None:
     dose = "-" if a.current_dose_mg is None else f"{fmt_mg(a.current_dose_mg)} mg"
     nxt = "-" if a.suggested_dose_mg is None else f"{fmt_mg(a.suggested_dose_mg)} mg"
     console.print(f"Current dose {dose} for {a.days_at_dose} days; suggested {nxt}")
+    if a.safety_finding:
+        console.print(f"[bold red]Safety finding[/] (rule {a.rule})")
+    if a.intolerable_mg:
+        doses = ", ".join(f"{fmt_mg(d)} mg" for d in a.intolerable_mg)
+        console.print(f"Not tolerated (needs a clinician override to retry): {doses}")
+    if a.blocked:
+        console.print(f"Escalation held by: {', '.join(a.blocked)}")
     for reason in a.reasons:
         console.print(f"  - {reason}")
     console.print(f"Sources: {', '.join(a.sources)}")
@@ -96,8 +103,17 @@ def register(app: typer.Typer) -> None:
             if stored is None:
                 raise NotFound("plan for patient", str(patient))
             plan = parse_model(Plan, stored.payload, "plan")
+            versions = [
+                parse_model(Plan, v.payload, "plan") for v in repo.plan_versions(s, patient)
+            ]
             entries = repo.diary.diary(s, patient, end=day)
-            advice = advise(plan, entries, day)
+            advice = advise(
+                plan=plan,
+                entries=entries,
+                today=day,
+                plan_history=versions,
+                overrides=repo.core_overrides(s, patient),
+            )
             if save:
                 repo.save_advice(
                     s,

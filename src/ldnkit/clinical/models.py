@@ -135,6 +135,11 @@ class PlanOptions(_Model):
     post_surgery_opioid_days: int = Field(default=3, ge=0, le=90)
     capsule_strengths_mg: list[Decimal] | None = None
     liquid_mg_per_ml: Decimal | None = Field(default=None, gt=0)
+    #: Revise a running plan from the dose the patient is on (replaces `start_mg` and the
+    #: protocol's starting range; still bounded by the ceiling).
+    continue_from_mg: Decimal | None = Field(default=None, gt=0, le=50, decimal_places=3)
+    #: The lowest dose found intolerable (and not overridden): the ladder stops below it.
+    intolerable_from_mg: Decimal | None = Field(default=None, gt=0, le=50, decimal_places=3)
 
     @field_validator("capsule_strengths_mg")
     @classmethod

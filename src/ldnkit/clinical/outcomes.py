@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from ldnkit.clinical.diary import DiaryEntry
-from ldnkit.clinical.response import response_rules
+from ldnkit.clinical.response import Category, responder_category, response_rules
 from ldnkit.evidence import Evidence, default_evidence
 
 # The baseline week and the latest window are the ones response-guided advice uses
@@ -103,6 +103,8 @@ class PatientOutcome:
     dose_series: tuple[tuple[dt.date, Decimal | None, bool], ...]
     thresholds: ResponseThresholds
     sources: tuple[str, ...] = field(default=())
+    #: Both criteria together (>=30%/50% and >=2 points; IMMPACT), as the advice judges it.
+    category: Category | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (dates ISO, doses as strings) for the web and for storage."""
@@ -117,6 +119,7 @@ class PatientOutcome:
             "change_points": _round(self.change_points),
             "change_percent": _round(self.change_percent),
             "responder": dict(self.responder),
+            "category": self.category,
             "days_to_response": dict(self.days_to_response),
             "adherence": None
             if self.adherence is None
@@ -158,6 +161,10 @@ class PatientOutcome:
             lines.append(
                 f"Adherence {a.rate:.0%} ({a.days_taken}/{a.days} days taken, "
                 f"{a.days_logged} logged)"
+            )
+        if self.category is not None:
+            lines.append(
+                f"Category (percent and points together): {self.category.replace('_', ' ')}"
             )
         lines.append(f"Sources: {', '.join(self.sources)}")
         return "\n".join(lines)
@@ -269,7 +276,9 @@ def patient_outcomes(
     latest_mean = _mean(latest)
     change = pct = None
     responder: dict[str, bool | None] = dict(none)
+    category: Category | None = None
     if base is not None and latest_mean is not None:
+        category = responder_category(base, latest_mean, evidence)
         change = latest_mean - base
         pct = change / base * 100 if base > 0 else None
         responder = {k: _is_response(latest_mean, base, k, thresholds) for k in none}
@@ -292,6 +301,7 @@ def patient_outcomes(
         dose_series=dose_series,
         thresholds=thresholds,
         sources=thresholds.sources,
+        category=category,
     )
 
 

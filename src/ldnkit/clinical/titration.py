@@ -41,6 +41,8 @@ class _Settings:
     follow_up_days: int
     review_days: int
     hold_days: int
+    continuing: bool = False
+    below_mg: Decimal | None = None
 
 
 def _within(field: str, value: Decimal | int, allowed: DoseRange, unit: str, who: str) -> None:
@@ -60,17 +62,49 @@ def _settings(protocol: Protocol, options: PlanOptions, ev: Evidence) -> _Settin
     )
     target = options.target_mg if options.target_mg is not None else protocol.target_mg
     ceiling = options.ceiling_mg if options.ceiling_mg is not None else protocol.ceiling_mg
-    _within("start_mg", start_mg, allowed.start_mg, "mg", who)
+    continuing = options.continue_from_mg is not None
+    if continuing:
+        # A revision from the dose the patient is on: the protocol's starting range is for
+        # new patients, so only the ceiling (and the intolerable dose) bound it.
+        if options.start_mg is not None:
+            raise ValidationError(
+                "options.start_mg", "give either start_mg (restart) or continue_from_mg"
+            )
+        start_mg = options.continue_from_mg  # type: ignore[assignment]
+        if options.target_mg is None:
+            target = max(target, start_mg)
+    else:
+        _within("start_mg", start_mg, allowed.start_mg, "mg", who)
     _within("step_mg", step_mg, allowed.step_mg, "mg", who)
     if interval not in allowed.interval_days:
         choices = " or ".join(str(d) for d in allowed.interval_days)
         raise ValidationError("options.interval_days", f"must be {choices} days for {who}")
     _within("ceiling_mg", ceiling, allowed.ceiling_mg, "mg", who)
-    _within("target_mg", target, allowed.target_mg, "mg", who)
+    if continuing and start_mg > ceiling:
+        raise ValidationError(
+            "options.continue_from_mg", f"{start_mg} mg exceeds the ceiling {ceiling} mg"
+        )
+    below = options.intolerable_from_mg
+    if below is not None and start_mg >= below:
+        field = "continue_from_mg" if continuing else "start_mg"
+        raise ValidationError(
+            f"options.{field}",
+            f"{start_mg} mg is at or above {below} mg, a dose found intolerable; record a "
+            "clinician override first",
+        )
+    if not continuing:
+        _within("target_mg", target, allowed.target_mg, "mg", who)
+    elif target > max(start_mg, allowed.target_mg.max):
+        # Continuing may hold a dose above the protocol's usual target (up to the ceiling),
+        # but never titrate further above it.
+        _within("target_mg", target, allowed.target_mg, "mg", who)
     if target > ceiling:
         raise ValidationError("options.target_mg", f"{target} mg exceeds the ceiling {ceiling} mg")
     if start_mg > target:
-        raise ValidationError("options.start_mg", f"{start_mg} mg exceeds the target {target} mg")
+        field = "continue_from_mg" if continuing else "start_mg"
+        raise ValidationError(f"options.{field}", f"{start_mg} mg exceeds the target {target} mg")
+    if below is not None and target >= below:
+        target = max(d for d in dose_ladder(start_mg, step_mg, target) if d < below)
     mon, safety = ev.dosing.monitoring, ev.dosing.safety
     follow = options.follow_up_days or int(mon.follow_up_days.min)
     review = options.review_after_days or int(mon.adequate_trial_days.min)
@@ -89,6 +123,8 @@ def _settings(protocol: Protocol, options: PlanOptions, ev: Evidence) -> _Settin
         follow_up_days=follow,
         review_days=review,
         hold_days=hold,
+        continuing=continuing,
+        below_mg=below,
     )
 
 
@@ -105,6 +141,8 @@ def _titrate(
 ) -> tuple[list[tuple[str, date, Decimal, str]], date]:
     """(kind, start, dose, note) for each rung of the ladder from `first_day`; target date."""
     rungs = dose_ladder(s.start_mg, s.step_mg, s.target_mg)
+    if s.below_mg is not None:
+        rungs = [d for d in rungs if d < s.below_mg]
     out = []
     for i, dose in enumerate(rungs):
         day = first_day + timedelta(days=i * s.interval)
@@ -134,7 +172,7 @@ def titration_plan(
     dosing_sources = list(s.protocol.sources)
     periop_sources = list(dict.fromkeys(safety.perioperative_sources + safety.opioid_free_sources))
 
-    segments, target_day = _titrate(s, start, "start", "")
+    segments, target_day = _titrate(s, start, "start", "Continue at " if s.continuing else "")
     review_day = target_day + timedelta(days=s.review_days)
     visits: list[Visit] = [
         Visit(

@@ -771,7 +771,8 @@ def ldn_status(
     nxt = next(((s.start, s.dose_mg) for s in plan.steps if s.start > today), None)
     pains = _pain_days(req)
     status = responder_status(plan, pains, today, ev) if today >= plan.start else None
-    advice = advise(plan, pains, today, ev)
+    # EHR pain scores say nothing about doses taken: adherence and gap rules cannot apply.
+    advice = advise(plan=plan, entries=pains, today=today, doses_recorded=False, evidence=ev)
     mon = ev.dosing.monitoring
     target_day = min(s.start for s in plan.steps if s.dose_mg == plan.target_mg)
     review_from = target_day + dt.timedelta(days=int(mon.adequate_trial_days.min))

@@ -205,6 +205,27 @@ class AdviceRow(Base):
     created_by: Mapped[str] = mapped_column(String(64))
 
 
+class DoseOverride(Base):
+    """A clinician's recorded decision to allow a dose that the diary showed was intolerable.
+
+    Advice never suggests a dose found intolerable (or above it) unless one of these exists for
+    that dose, dated after the event; it is created only through an audited repository call and
+    never edited (a new decision is a new row).
+    """
+
+    __tablename__ = "dose_overrides"
+    __table_args__ = (CheckConstraint("dose_mg > 0", name="dose_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    dose_mg: Mapped[Decimal] = mapped_column(Numeric(6, 3))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
 class AuditEvent(Base):
     """Who did what to which record, when: ids and codes only, never names or free text."""
 
@@ -228,6 +249,7 @@ __all__ = [
     "Base",
     "Clinician",
     "DiaryEntryRow",
+    "DoseOverride",
     "Patient",
     "Plan",
     "User",

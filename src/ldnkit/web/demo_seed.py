@@ -138,6 +138,8 @@ def _diary(story: str, plan: Any, today: dt.date, rng: random.Random) -> list[di
         pain = _pain(story, offset, max(total, 1), rng)
         on_treatment = offset >= 0
         dose = plan.dose_on(day) if on_treatment else None
+        if on_treatment and day > plan.end:
+            dose = plan.steps[-1].dose_mg  # the maintenance dose goes on after the plan's review
         taken = on_treatment and dose is not None and dose > 0 and rng.random() > 0.04
         effects: list[dict[str, str]] = []
         sleep_center = 5.5 if story != "responder" else 5 + 2.5 * min(1, max(0, offset) / 40)

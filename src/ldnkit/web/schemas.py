@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from ldnkit.clinical.history import OverrideReason
 from ldnkit.clinical.models import Patient, PlanOptions
 
 _IDENTITY = ("id", "name", "birth_date")
@@ -145,18 +146,52 @@ class DiaryOut(BaseModel):
 
 
 class AdviceOut(BaseModel):
+    """Today's advice; `audience` says whose wording it is (a patient gets no dose/reasons)."""
+
     available: bool
     code: str
+    rule: str
     title: str
     message: str
     reasons: list[str]
     sources: list[str]
     responder: str | None
     responder_detail: str | None
+    current_dose_mg: Decimal | None
     suggested_dose_mg: Decimal | None
     suggested_timing: str | None
+    plan_dose_mg: Decimal | None
+    plan_timing: str | None
+    differs_from_plan: bool
+    safety_finding: bool
+    blocked: list[str]
+    intolerable_mg: list[Decimal]
     missing_days: int
     sparse: bool
+    patient_title: str
+    patient_message: str
+    check_with_clinic: bool
+    audience: Literal["clinician", "patient"]
+
+
+class DoseOverrideIn(_In):
+    """A clinician's decision to allow a dose found intolerable (audited)."""
+
+    dose_mg: Decimal = Field(gt=0, le=50, decimal_places=3)
+    effective_on: dt.date
+    reason: OverrideReason
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DoseOverrideOut(BaseModel):
+    id: int
+    patient_id: int
+    dose_mg: Decimal
+    effective_on: dt.date
+    reason: str
+    note: str | None
+    created_at: dt.datetime
+    created_by: str
 
 
 class AuditOut(BaseModel):
@@ -191,6 +226,8 @@ __all__ = [
     "ClinicianIn",
     "ClinicianOut",
     "DiaryOut",
+    "DoseOverrideIn",
+    "DoseOverrideOut",
     "LoginIn",
     "MeOut",
     "PatientIn",

@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ldnkit.clinical.diary import DiaryEntry
+from ldnkit.clinical.history import DosingHistory, dosing_history
 from ldnkit.clinical.models import Plan, PlanOptions
+from ldnkit.clinical.response import response_rules
 from ldnkit.clinical.titration import plan_for_patient
 from ldnkit.errors import ValidationError
 from ldnkit.store import repositories as repo
@@ -99,9 +101,7 @@ def patient_status(
     else:
         last_entry = max((e.entry_date for e in diary), default=None)
     if advice is None and plan is not None:
-        advice = todays_advice(
-            plan, diary if diary is not None else diary_entries(session, patient_id), today
-        )
+        advice = advice_for(session, patient_id, today, diary=diary)
     return PatientStatus(
         screening=assessment.status if assessment else None,
         screened_on=assessment.assessed_on if assessment else None,
@@ -117,9 +117,41 @@ def diary_entries(session: Session, patient_id: int) -> list[DiaryEntry]:
     return repo.diary.diary(session, patient_id)
 
 
-def advice_for(session: Session, patient_id: int, today: dt.date) -> AdviceView:
-    plan = plan_of(repo.current_plan(session, patient_id))
-    return todays_advice(plan, diary_entries(session, patient_id), today)
+def plan_history(session: Session, patient_id: int) -> list[Plan]:
+    """Every saved plan version as core plans, oldest first (the advice's plan history)."""
+    return [Plan.model_validate(r.payload) for r in repo.plan_versions(session, patient_id)]
+
+
+def advice_for(
+    session: Session,
+    patient_id: int,
+    today: dt.date,
+    *,
+    diary: list[DiaryEntry] | None = None,
+) -> AdviceView:
+    """Today's advice over the whole record: diary, every plan version, the overrides."""
+    versions = plan_history(session, patient_id)
+    return todays_advice(
+        versions[-1] if versions else None,
+        diary if diary is not None else diary_entries(session, patient_id),
+        today,
+        versions=versions,
+        overrides=repo.core_overrides(session, patient_id),
+    )
+
+
+def dosing_history_for(session: Session, patient_id: int, today: dt.date) -> DosingHistory | None:
+    """The patient's dosing history (doses taken, tolerated, intolerable), or None without a plan."""
+    versions = plan_history(session, patient_id)
+    if not versions:
+        return None
+    return dosing_history(
+        plans=versions,
+        entries=diary_entries(session, patient_id),
+        today=today,
+        rules=response_rules(),
+        overrides=repo.core_overrides(session, patient_id),
+    )
 
 
 def diary_row_dict(row: DiaryEntryRow) -> dict[str, Any]:
@@ -151,9 +183,11 @@ __all__ = [
     "core_patient",
     "diary_entries",
     "diary_row_dict",
+    "dosing_history_for",
     "latest_assessment",
     "make_plan",
     "patient_status",
+    "plan_history",
     "plan_of",
     "screen_and_save",
 ]

@@ -5,7 +5,7 @@ its audit event commit together or not at all. `actor` is a short code such as `
 `cli`, recorded in the audit log.
 """
 
-from ldnkit.store.repositories import audit, diary, people, records, users
+from ldnkit.store.repositories import audit, diary, overrides, people, records, users
 from ldnkit.store.repositories.diary import (
     ConcurrentCorrection,
     ImportResult,
@@ -15,6 +15,11 @@ from ldnkit.store.repositories.diary import (
     current_entries,
     entry_history,
     to_diary_entry,
+)
+from ldnkit.store.repositories.overrides import (
+    add_dose_override,
+    core_overrides,
+    list_dose_overrides,
 )
 from ldnkit.store.repositories.people import (
     create_clinician,
@@ -51,8 +56,10 @@ __all__ = [
     "ImportResult",
     "add_diary_entries",
     "add_diary_entry",
+    "add_dose_override",
     "audit",
     "authenticate",
+    "core_overrides",
     "create_clinician",
     "create_patient",
     "create_user",
@@ -70,8 +77,10 @@ __all__ = [
     "list_advice",
     "list_assessments",
     "list_clinicians",
+    "list_dose_overrides",
     "list_patients",
     "list_users",
+    "overrides",
     "people",
     "plan_versions",
     "records",

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ldnkit.clinical.diary import SEVERITIES, DiaryEntry, validate_diary_entry
+from ldnkit.clinical.history import plan_in_force
 from ldnkit.errors import NotFound
 from ldnkit.evidence import default_evidence
 from ldnkit.store import repositories as repo
@@ -64,10 +65,12 @@ def api_history(patient: InScope, entry_date: dt.date, db: Db) -> list[dict[str,
 
 
 @api.get("/advice", response_model=AdviceOut)
-def api_advice(patient: InScope, db: Db, today: Today) -> dict[str, Any]:
-    """Today's response-guided advice with its reasons and sources."""
+def api_advice(patient: InScope, user: CurrentUser, db: Db, today: Today) -> dict[str, Any]:
+    """Today's response-guided advice: reasons and sources for the clinician; the patient gets
+    patient language only (no dose, no clinical reasoning), as on their Today page."""
     with db.read() as s:
-        return services.advice_for(s, patient.id, today).as_dict()
+        advice = services.advice_for(s, patient.id, today)
+    return (advice.for_patient() if user.role == "patient" else advice).as_dict()
 
 
 # -- pages -------------------------------------------------------------------------------
@@ -75,13 +78,18 @@ def api_advice(patient: InScope, db: Db, today: Today) -> dict[str, Any]:
 
 def _today_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
     with db.read() as s:
-        plan = services.plan_of(repo.current_plan(s, patient_id))
+        versions = services.plan_history(s, patient_id)
         done = repo.current_entries(s, patient_id, start=today, end=today)
-        advice = services.advice_for(s, patient_id, today)
+        advice = services.advice_for(s, patient_id, today).for_patient()
+    # A revision dated in the future leaves the earlier version in force until it starts.
+    plan = plan_in_force(versions, today) or (versions[-1] if versions else None)
     step = plan.step_on(today) if plan else None
     upcoming = None
     if plan is not None:
-        upcoming = next((st for st in plan.steps if st.start > today), None)
+        # The next change: the plan's own next step or a saved revision, whichever comes first.
+        candidates = [st for st in plan.steps if st.start > today][:1]
+        candidates += [v.steps[0] for v in versions if v.start > today]
+        upcoming = min(candidates, key=lambda st: st.start, default=None)
         visit = next((v for v in plan.visits if v.date >= today), None)
     else:
         visit = None

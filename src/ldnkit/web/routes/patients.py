@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from ldnkit.clinical.history import OVERRIDE_REASONS
 from ldnkit.clinical.models import Assessment
 from ldnkit.clinical.response import response_rules
 from ldnkit.errors import Forbidden, ValidationError
@@ -241,14 +242,22 @@ def patient_page_context(db: Db, patient_id: int, today: dt.date) -> dict[str, A
         assessment_row = services.latest_assessment(s, patient_id)
         plan_row = repo.current_plan(s, patient_id)
         plan = services.plan_of(plan_row)
+        versions = services.plan_history(s, patient_id)
         since = (
-            plan.start - dt.timedelta(days=response_rules().baseline_days)
-            if plan
+            min(v.start for v in versions) - dt.timedelta(days=response_rules().baseline_days)
+            if versions
             else today - dt.timedelta(days=NO_PLAN_DAYS)
         )
         entries = repo.current_entries(s, patient_id, start=since)
         diary = [repo.to_diary_entry(e) for e in entries]
-        advice = todays_advice(plan, diary, today)
+        overrides = repo.list_dose_overrides(s, patient_id)
+        advice = todays_advice(
+            plan,
+            diary,
+            today,
+            versions=versions,
+            overrides=repo.core_overrides(s, patient_id),
+        )
         status = services.patient_status(
             s,
             patient_id,
@@ -270,6 +279,8 @@ def patient_page_context(db: Db, patient_id: int, today: dt.date) -> dict[str, A
         "plan_versions": versions,
         "entries": list(reversed(entries))[:28],
         "advice": advice,
+        "overrides": overrides,
+        "override_reasons": OVERRIDE_REASONS,
         "status": status,
         "chart": timeline_svg(points, plan, end=today),
         "refs": ev.references,
