@@ -92,7 +92,9 @@ def db_upgrade(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> Non
     finally:
         engine.dispose()
     change = "already at" if before == after else f"upgraded from {before or 'empty'} to"
-    _console().print(f"Database {_safe_url(engine)}: {change} revision {after} (head)", soft_wrap=True)
+    _console().print(
+        f"Database {_safe_url(engine)}: {change} revision {after} (head)", soft_wrap=True
+    )
 
 
 @db_app.command("backup")
@@ -153,7 +155,9 @@ def db_current(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> Non
         rev = current_revision(engine)
     finally:
         engine.dispose()
-    _console().print(f"Database {_safe_url(engine)}: revision {rev} (head {head_revision()})", soft_wrap=True)
+    _console().print(
+        f"Database {_safe_url(engine)}: revision {rev} (head {head_revision()})", soft_wrap=True
+    )
 
 
 # -- clinicians and patients -------------------------------------------------------------------
