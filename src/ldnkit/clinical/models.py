@@ -19,6 +19,7 @@ HepaticStatus = Literal[
     "normal", "unknown", "compensated_cirrhosis", "acute_hepatitis", "decompensated_cirrhosis"
 ]
 PregnancyStatus = Literal["not_pregnant", "pregnant", "planning", "not_applicable"]
+RenalStatus = Literal["normal", "unknown", "mild", "moderate", "severe", "dialysis"]
 NaloxoneChallenge = Literal["not_done", "negative", "positive"]
 
 
@@ -79,6 +80,11 @@ class Patient(_Model):
     naloxone_challenge: NaloxoneChallenge = "not_done"
     hepatic_status: HepaticStatus = "normal"
     pregnancy: PregnancyStatus = "not_applicable"
+    breastfeeding: bool = False
+    renal_status: RenalStatus = "normal"
+    #: Under 18 lies outside the LDN evidence (trials enrolled adults); a plan for a child needs
+    #: the treating clinician's recorded reason here, never a silent adult plan.
+    paediatric_override: str | None = Field(default=None, min_length=10, max_length=500)
     allergies: list[str] = Field(default_factory=list)
     prior_therapies: list[PriorTherapy] = Field(default_factory=list)
     planned_procedures: list[PlannedProcedure] = Field(default_factory=list)

@@ -258,7 +258,9 @@ def plan_for_patient(
     ev = evidence or default_evidence()
     assessment = screen(patient, start, ev)
     if assessment.status == "contraindicated":
-        codes = ", ".join(f.code for f in assessment.findings if f.severity == "contraindicated")
+        codes = ", ".join(
+            f"{f.code} ({f.title})" for f in assessment.findings if f.severity == "contraindicated"
+        )
         raise UnsafeToStart(f"LDN is contraindicated for patient {patient.id}: {codes}")
     if assessment.status == "not_yet":
         when = assessment.earliest_start
