@@ -161,6 +161,8 @@ def power_cmd(
     """Simulated power with its Monte Carlo interval; optional curve and sample size."""
     from ldnkit.research.power import power_curve, sample_size
 
+    if target is not None and not 0 < target < 1:
+        raise ValidationError("--target", f"{target:g}: a power must lie between 0 and 1")
     d = _design(name)
     a = _assumptions(effect, responders, missing, dropout, clip)
     client = None

@@ -396,7 +396,9 @@ def cohort_summary_cmd(
         None, help="Summarise these Parquet file(s)/directory instead of the database"
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: last entry)"),
-    grace_days: int = typer.Option(14, help="A dose within this many days = still on therapy"),
+    grace_days: int = typer.Option(
+        14, min=0, help="A dose within this many days = still on therapy"
+    ),
     clinician: int | None = typer.Option(None, "--clinician", help="Only this clinician's"),
     chart: Path | None = typer.Option(None, help="Also write the responder chart (.svg/.png)"),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
