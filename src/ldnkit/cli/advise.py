@@ -21,7 +21,12 @@ from ldnkit.clinical.response import Advice, advise
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
 from ldnkit.errors import NotFound
 from ldnkit.inputs import parse_date, parse_model, past_start_warning
-from ldnkit.store.profiles import core_patient, save_plan_version, screen_and_save
+from ldnkit.store.profiles import (
+    clinical_profile,
+    core_patient,
+    save_plan_version,
+    screen_and_save,
+)
 
 
 def render_advice(console: Console, patient_id: int, a: Advice) -> None:
@@ -72,8 +77,9 @@ def register(app: typer.Typer) -> None:
         console = Console(width=160)
         with open_session(db) as s:
             row = repo.get_patient(s, patient)
-            core = core_patient(row.id, row.profile)
-            _, assessment = screen_and_save(s, row.id, row.profile, day, ACTOR)
+            profile = clinical_profile(row)
+            core = core_patient(row.id, profile)
+            _, assessment = screen_and_save(s, row.id, profile, day, ACTOR)
             plan = plan_for_patient(core, protocol or default_protocol_for(core), day, options)
             saved = save_plan_version(s, row.id, plan, ACTOR)
         if (warning := past_start_warning(day, dt.date.today())) is not None:

@@ -17,7 +17,7 @@ from ldnkit.inputs import parse_model
 from ldnkit.interop.ical import plan_to_ics
 from ldnkit.store import repositories as repo
 from ldnkit.store.models import Plan as PlanRow
-from ldnkit.store.profiles import save_plan_version
+from ldnkit.store.profiles import clinical_profile, save_plan_version
 from ldnkit.web import forms, services
 from ldnkit.web.deps import Clinician, ClinicianScope, CurrentUser, Db, InScope, Today
 from ldnkit.web.schemas import PlanIn, PlanOut, PlanPreviewIn
@@ -49,7 +49,7 @@ def build_plan(
     db: Db, patient_id: int, protocol_id: str | None, start: dt.date, options: PlanOptions
 ) -> Plan:
     with db.read() as s:
-        profile = repo.get_patient(s, patient_id).profile or {}
+        profile = clinical_profile(repo.get_patient(s, patient_id))
     core = services.core_patient(patient_id, profile)
     pid = _protocol(protocol_id, default_protocol_for(core))
     return services.make_plan(patient_id, profile, pid, start, options)
@@ -129,7 +129,7 @@ def _plan_form_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any
     with db.read() as s:
         row = repo.get_patient(s, patient_id)
         assessment = services.latest_assessment(s, patient_id)
-    core = services.core_patient(patient_id, row.profile or {})
+    core = services.core_patient(patient_id, clinical_profile(row))
     return {
         "patient": row,
         "protocols": list(ev.protocols.values()),
