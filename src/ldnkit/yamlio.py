@@ -3,11 +3,13 @@
 PyYAML's `safe_load` keeps the last of two equal keys without a word, so a patient file with
 `pregnancy: pregnant` and later `pregnancy: not_pregnant` would be screened as not pregnant.
 Every YAML input of ldnkit (patient files, diaries, the evidence base) is read through
-`load_yaml`, which fails with the duplicated key named, its line, and the line of the first one.
+`load_yaml`, which fails with the duplicated key named, its line, and the line of the first one;
+JSON inputs (FHIR Bundles, CDS requests, regimen files) go through `load_json` likewise.
 """
 
 from __future__ import annotations
 
+import json
 from typing import IO, Any
 
 import yaml
@@ -59,6 +61,34 @@ def load_yaml(stream: str | bytes | IO[str] | IO[bytes]) -> Any:
     return yaml.load(stream, Loader=UniqueKeyLoader)
 
 
+class DuplicateJsonKeyError(json.JSONDecodeError):
+    """A JSON object holds the same key twice (`json.loads` would keep the last silently).
+
+    A `JSONDecodeError`, so every existing "not valid JSON" handler refuses it too.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"duplicate key {key!r}", "", 0)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateJsonKeyError(key)
+        out[key] = value
+    return out
+
+
+def load_json(text: str | bytes) -> Any:
+    """`json.loads` that refuses duplicate keys, for the JSON inputs (FHIR Bundles, files)."""
+    return json.loads(text, object_pairs_hook=_unique_pairs)
+
+
 def describe_error(exc: yaml.YAMLError) -> str:
     """One line for a YAML error: what is wrong and where (line numbers from 1)."""
     problem = getattr(exc, "problem", None)
@@ -69,4 +99,11 @@ def describe_error(exc: yaml.YAMLError) -> str:
     return f"not valid YAML{where} ({problem})" if problem else f"not valid YAML{where}"
 
 
-__all__ = ["DuplicateKeyError", "UniqueKeyLoader", "describe_error", "load_yaml"]
+__all__ = [
+    "DuplicateJsonKeyError",
+    "DuplicateKeyError",
+    "UniqueKeyLoader",
+    "describe_error",
+    "load_json",
+    "load_yaml",
+]

@@ -138,3 +138,9 @@ def test_plan_starting_in_the_past_is_warned_about(tmp_path: Path, capsys) -> No
     future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
     code, _, err = run(["plan", str(patient), "--start", future, "--format", "json"], capsys)
     assert code == 0 and "warning" not in err
+
+
+def test_duplicate_key_in_a_json_regimen_is_refused(tmp_path: Path, capsys) -> None:
+    regimen = write(tmp_path, '{"times_h": [22], "doses_mg": [1.5], "doses_mg": [50]}', "r.json")
+    code, _, err = run(["pk", "simulate", "--regimen", str(regimen)], capsys)
+    assert code == 2 and "--regimen" in err and "duplicate key 'doses_mg'" in err

@@ -208,3 +208,12 @@ def test_patient_data_without_a_subject_is_refused(clinic) -> None:
     )
     _refused(resp, "must name its patient")
     assert _counts(db) == before
+
+
+def test_a_bundle_with_a_duplicated_key_is_refused_naming_it(clinic) -> None:
+    c, db, ids = clinic
+    before = _counts(db)
+    raw = b'{"resourceType": "Bundle", "type": "collection", "type": "batch", "entry": []}'
+    resp = c.post(f"/fhir/Patient/{ids['eligible']}", content=raw)
+    assert resp.status_code == 400 and "duplicate key 'type'" in resp.text
+    assert _counts(db) == before

@@ -19,7 +19,7 @@ from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
 from ldnkit.errors import ValidationError
 from ldnkit.inputs import load_patient, parse_date, parse_mg, parse_model
-from ldnkit.yamlio import describe_error, load_yaml
+from ldnkit.yamlio import describe_error, load_json, load_yaml
 
 fhir_app = typer.Typer(help="FHIR R4: export a patient's LDN care, read a Bundle back.")
 cds_app = typer.Typer(help="CDS Hooks service.")
@@ -132,7 +132,7 @@ def read_cmd(
     from ldnkit.interop.fhir_import import diary_from_bundle, plan_from_bundle
 
     try:
-        bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
+        bundle = load_json(bundle_file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ValidationError("BUNDLE", f"cannot read {bundle_file}: {exc}") from None
     day = parse_date("--today", today) if today else dt.date.today()

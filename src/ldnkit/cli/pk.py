@@ -27,6 +27,7 @@ from ldnkit.pharmacology import (
     simulate,
     simulate_population,
 )
+from ldnkit.yamlio import load_json
 
 pk_app = typer.Typer(
     name="pk",
@@ -63,7 +64,7 @@ class _Plan:
 def _read_schedule(path: Path, bedtime: float, morning: float) -> Regimen:
     """A JSON file with either {"times_h": [...], "doses_mg": [...]} or plan "steps"."""
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        data: Any = load_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValidationError("--regimen", f"no such file {path}") from None
     except json.JSONDecodeError as exc:

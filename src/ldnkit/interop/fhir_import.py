@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,6 +29,7 @@ from ldnkit.evidence import Evidence, default_evidence
 from ldnkit.inputs import parse_model
 from ldnkit.interop import fhir_common as fc
 from ldnkit.interop.fhir_export import SCALE_COMPONENTS
+from ldnkit.yamlio import load_json
 
 _USABLE_STATUS = {"final", "amended", "corrected"}
 _SEVERITY_BY_SNOMED = {code: name for name, (code, _) in fc.SEVERITY_SNOMED.items()}
@@ -244,7 +244,7 @@ def plan_from_bundle(bundle: Any) -> Plan | None:
     if attachment is None or not attachment.get("data"):
         raise ValidationError(f"entry[{i}].resource.content", "no ldnkit plan attachment")
     try:
-        payload = json.loads(base64.b64decode(attachment["data"], validate=True))
+        payload = load_json(base64.b64decode(attachment["data"], validate=True))
         plan = Plan.model_validate(payload)
     except (binascii.Error, ValueError, PydanticValidationError) as exc:
         reason = " ".join(str(exc).split())[:200]

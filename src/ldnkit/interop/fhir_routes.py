@@ -46,6 +46,7 @@ from ldnkit.interop.fhir_import import (
     plan_from_bundle,
 )
 from ldnkit.interop.fhir_records import ImportSummary, PatientRecords
+from ldnkit.yamlio import DuplicateJsonKeyError, load_json
 
 FHIR_JSON = "application/fhir+json"
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -194,7 +195,9 @@ def make_fhir_router(
         if len(raw) > MAX_BUNDLE_BYTES:
             raise fc.FhirInvalid("(body)", f"Bundle larger than {MAX_BUNDLE_BYTES} bytes")
         try:
-            bundle = json.loads(raw)
+            bundle = load_json(raw)
+        except DuplicateJsonKeyError as exc:
+            raise fc.FhirInvalid("(body)", f"not valid JSON: {exc}") from None
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise fc.FhirInvalid("(body)", "not valid JSON") from None
 
