@@ -38,7 +38,7 @@ def test_birth_date_in_2030_is_an_input_error_not_a_plan() -> None:
     a = screen(unborn, TODAY)
     assert a.status == "contraindicated"
     assert "BIRTH_DATE_AFTER_START" in codes(a)
-    with pytest.raises(UnsafeToStart, match="BIRTH_DATE_AFTER_START"):
+    with pytest.raises(UnsafeToStart, match="birth_date: Recorded birth date 2030-05-01"):
         plan_for_patient(unborn, "fibromyalgia", TODAY)
 
 
@@ -153,3 +153,20 @@ def test_no_plan_for_a_minor_without_override_or_for_the_unborn(
     assert birth <= start
     assert not minor or override
     assert plan.start == start
+
+
+def test_override_may_name_the_clinician_and_date() -> None:
+    override = {"reason": "MDT agreed: refractory CRPS", "clinician": "Dr Rivera"}
+    child = make_patient(birth_date=date(2012, 1, 1), paediatric_override=override)
+    finding = next(f for f in screen(child, TODAY).findings if f.code == "PAEDIATRIC_OVERRIDE")
+    assert "refractory CRPS (Dr Rivera)" in finding.message
+
+
+def test_impossible_birth_date_is_an_input_error_naming_the_field() -> None:
+    from ldnkit.errors import ImpossibleInput, ValidationError
+
+    unborn = make_patient(birth_date=date(2030, 5, 1))
+    with pytest.raises(ValidationError) as exc:
+        plan_for_patient(unborn, "fibromyalgia", TODAY)
+    assert isinstance(exc.value, ImpossibleInput) and isinstance(exc.value, UnsafeToStart)
+    assert exc.value.field == "birth_date" and "2030-05-01" in exc.value.reason

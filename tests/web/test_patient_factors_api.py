@@ -30,7 +30,8 @@ def test_override_is_recorded_and_allows_a_cautioned_plan(clinic: Clinic) -> Non
         pid = _create(
             c, birth_date="2010-05-01", profile={**FIBRO_PROFILE, "paediatric_override": reason}
         )
-        assert c.get(f"/api/patients/{pid}").json()["profile"]["paediatric_override"] == reason
+        stored = c.get(f"/api/patients/{pid}").json()["profile"]["paediatric_override"]
+        assert stored["reason"] == reason
         r = c.post(f"/api/patients/{pid}/assessments", json={"on": TODAY})
         assert r.json()["status"] == "eligible_with_cautions"
         assert c.post(f"/api/patients/{pid}/plans", json={"start": TODAY}).status_code == 201

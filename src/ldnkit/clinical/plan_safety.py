@@ -13,12 +13,19 @@ from datetime import date
 
 from ldnkit.clinical.models import Assessment, Patient, Plan, fmt_mg
 from ldnkit.clinical.screening import screen
-from ldnkit.errors import UnsafeToStart
+from ldnkit.errors import ImpossibleInput, UnsafeToStart
 from ldnkit.evidence import Evidence, default_evidence
 
 
 def require_startable(assessment: Assessment, start: date) -> None:
-    """Raise `UnsafeToStart` unless screening allows a first dose on `start`."""
+    """Raise `UnsafeToStart` unless screening allows a first dose on `start`.
+
+    An impossible birth date is raised as `ImpossibleInput` (also an `UnsafeToStart`) naming
+    `birth_date`, because it is a typing error to correct, not a clinical finding to weigh.
+    """
+    for f in assessment.findings:
+        if f.code == "BIRTH_DATE_AFTER_START":
+            raise ImpossibleInput("birth_date", f.message)
     if assessment.status == "contraindicated":
         codes = ", ".join(
             f"{f.code} ({f.title})" for f in assessment.findings if f.severity == "contraindicated"

@@ -178,14 +178,16 @@ def _age_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
         ]
     age = _age_on(birth, on)
     if age < ADULT_AGE:
-        if patient.paediatric_override:
+        override = patient.paediatric_override
+        if override is not None:
+            by = f" ({override.clinician})" if override.clinician else ""
             return [
                 _finding(
                     ev,
                     "PAEDIATRIC_OVERRIDE",
                     age=age,
                     on=on.isoformat(),
-                    reason=patient.paediatric_override,
+                    reason=f"{override.reason}{by}",
                 )
             ]
         return [
