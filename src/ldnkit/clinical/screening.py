@@ -170,7 +170,7 @@ def _age_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
     explicit clinician override (a finding either way), never a silent adult plan."""
     birth = patient.birth_date
     if birth is None:
-        # Residual risk (docs/safety.md H-05): no age, no age finding; the shells ask for it.
+        # Residual risk (docs/safety.md H-06): no age, no age finding; the shells ask for it.
         return []
     if birth > on:
         return [
