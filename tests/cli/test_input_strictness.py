@@ -97,6 +97,10 @@ def test_duplicate_key_in_a_diary_file_is_refused(tmp_path: Path, capsys) -> Non
         (["pk", "table", "--hour", "-1"], "--hour"),
         (["trial", "power", "--target", "2"], "--target"),
         (["cohort", "summary", "--grace-days", "-1"], "--grace-days"),
+        (["trial", "power", "--curve", "a,5"], "--curve"),
+        (["trial", "power", "--curve", "0,5"], "--curve"),
+        (["screen", "{patient}", "--on", ""], "--on"),
+        (["fhir", "read", "{patient}", "--today", ""], "--today"),
     ],
 )
 def test_zero_negative_or_blank_options_exit_2_naming_the_option(

@@ -80,7 +80,8 @@ def register(app: typer.Typer) -> None:
             profile = clinical_profile(row)
             core = core_patient(row.id, profile)
             _, assessment = screen_and_save(s, row.id, profile, day, ACTOR)
-            plan = plan_for_patient(core, protocol or default_protocol_for(core), day, options)
+            pid = protocol if protocol is not None else default_protocol_for(core)
+            plan = plan_for_patient(core, pid, day, options)
             saved = save_plan_version(s, row.id, plan, ACTOR)
         if (warning := past_start_warning(day, dt.date.today())) is not None:
             typer.echo(warning, err=True)
@@ -99,7 +100,7 @@ def register(app: typer.Typer) -> None:
         """Today's response-guided advice from the current plan and the diary."""
         from ldnkit.store import repositories as repo
 
-        day = parse_date("--on", on) if on else dt.date.today()
+        day = parse_date("--on", on) if on is not None else dt.date.today()
         with open_session(db) as s:
             repo.get_patient(s, patient)
             stored = repo.current_plan(s, patient)

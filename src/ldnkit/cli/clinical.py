@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Is LDN appropriate for this patient? Findings with severity, reason and sources."""
         patient = load_patient(patient_file)
-        day = parse_date("--on", on) if on else date.today()
+        day = parse_date("--on", on) if on is not None else date.today()
         assessment = screen(patient, day)
         if fmt is OutputFormat.json:
             typer.echo(assessment.model_dump_json(indent=2))
@@ -161,7 +161,8 @@ def register(app: typer.Typer) -> None:
             PlanOptions, {k: v for k, v in raw.items() if v is not None}, "options"
         )
         first = parse_date("--start", start)
-        plan = plan_for_patient(patient, protocol or default_protocol_for(patient), first, options)
+        pid = protocol if protocol is not None else default_protocol_for(patient)
+        plan = plan_for_patient(patient, pid, first, options)
         if (warning := past_start_warning(first, date.today())) is not None:
             typer.echo(warning, err=True)
         if fmt is OutputFormat.ics:

@@ -54,7 +54,7 @@ def _plan(
     options = parse_model(PlanOptions, {k: v for k, v in raw.items() if v is not None}, "options")
     return plan_for_patient(
         patient,
-        protocol or default_protocol_for(patient),
+        protocol if protocol is not None else default_protocol_for(patient),
         parse_date("--start", start),
         options,
     )
@@ -131,11 +131,11 @@ def read_cmd(
     """What importing a Bundle would bring: diary days and the plan (nothing is stored)."""
     from ldnkit.interop.fhir_import import diary_from_bundle, plan_from_bundle
 
+    day = parse_date("--today", today) if today is not None else dt.date.today()
     try:
         bundle = load_json(bundle_file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ValidationError("BUNDLE", f"cannot read {bundle_file}: {exc}") from None
-    day = parse_date("--today", today) if today else dt.date.today()
     imported = diary_from_bundle(bundle, today=day)
     plan = plan_from_bundle(bundle)
     console = Console(width=140)
