@@ -51,3 +51,13 @@ class UnsafeToStart(LdnkitError):
     def __init__(self, message: str, earliest_start: object | None = None) -> None:
         self.earliest_start = earliest_start
         super().__init__(message)
+
+
+class ImpossibleInput(ValidationError, UnsafeToStart):
+    """Input that cannot be true, found while deciding whether to start (a birth date after
+    the start date): an input error naming the field and, equally, a refused start, so the
+    web shell answers 422 with the field and every caller that refuses unsafe starts stops."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        ValidationError.__init__(self, field, reason)
+        self.earliest_start = None

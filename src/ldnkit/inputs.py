@@ -17,6 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ldnkit.clinical.models import Patient
 from ldnkit.errors import ValidationError
+from ldnkit.yamlio import DuplicateKeyError, describe_error, load_yaml
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -52,11 +53,11 @@ def load_patient(path: Path | str) -> Patient:
     except OSError as exc:
         raise ValidationError("PATIENT", f"cannot read {p}: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
+    except DuplicateKeyError as exc:
+        raise ValidationError(str(exc.key), f"{p.name}: {describe_error(exc)}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ValidationError("PATIENT", f"{p.name} is not valid YAML{where}") from None
+        raise ValidationError("PATIENT", f"{p.name}: {describe_error(exc)}") from None
     if not isinstance(data, dict):
         raise ValidationError("PATIENT", f"{p.name} must hold a mapping of patient fields")
     return parse_model(Patient, data)
@@ -68,6 +69,18 @@ def parse_date(field: str, text: str) -> date:
         return date.fromisoformat(text.strip())
     except (ValueError, AttributeError):
         raise ValidationError(field, f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def past_start_warning(start: date, today: date) -> str | None:
+    """A warning when a plan starts before today: its first steps are already history, which
+    is right for recording a plan begun elsewhere and wrong for a typo in the year."""
+    if start >= today:
+        return None
+    days = (today - start).days
+    return (
+        f"warning: the plan starts {start.isoformat()}, {days} day{'s' if days != 1 else ''} "
+        f"before today ({today.isoformat()}); check the start date"
+    )
 
 
 def parse_mg(field: str, text: str) -> Decimal:

@@ -87,3 +87,14 @@ def test_condition_text_maps_to_the_evidence(text, expected):
     from ldnkit.evidence import default_evidence
 
     assert cds.condition_id(text, default_evidence()) == expected
+
+
+def test_naltrexone_order_for_a_child_gets_a_critical_paediatric_card():
+    nal = h.med_request("nal", "naltrexone 1.5 mg", dose_mg=1.5, start=TODAY)
+    body = h.order_select(nal)
+    body["prefetch"]["patient"]["birthDate"] = "2016-02-01"
+    out = cds.cards("ldn-order-select", body, TODAY)
+    child = [c for c in out["cards"] if "Under 18" in c["summary"]]
+    assert child and child[0]["indicator"] == "critical"
+    adult = cds.cards("ldn-order-select", h.order_select(nal), TODAY)
+    assert not [c for c in adult["cards"] if "Under 18" in c["summary"]]

@@ -186,20 +186,23 @@ def test_round_trip_into_a_fresh_database(seeded, tmp_path, diary, surgery_plan)
     new_pid, new_doc = fresh.write(job)
     with serve(_app(fresh)) as base, httpx.Client(base_url=base, timeout=10) as c:
         headers = {"X-User": f"clinician:{new_doc}", "content-type": "application/fhir+json"}
-        first = c.post(f"/fhir/Patient/{new_pid}", content=exported, headers=headers)
+        # Another database's patient: the mapping must be explicit (issue 11).
+        url = f"/fhir/Patient/{new_pid}?source_patient={pid}"
+        if new_pid != pid:
+            refused = c.post(f"/fhir/Patient/{new_pid}", content=exported, headers=headers)
+            assert refused.status_code == 422 and "source_patient" in refused.text
+        first = c.post(url, content=exported, headers=headers)
         assert first.status_code == 200, first.text
         issues = {i["details"]["coding"][0]["code"]: i for i in first.json()["issue"]}
         assert issues["created"]["details"]["text"] == f"{len(diary)} diary days added"
         assert issues["plan"]["details"]["text"] == "plan saved as a new version"
-        second = c.post(f"/fhir/Patient/{new_pid}", content=exported, headers=headers)
+        second = c.post(url, content=exported, headers=headers)
         issues = {i["details"]["coding"][0]["code"]: i for i in second.json()["issue"]}
         assert issues["created"]["details"]["text"] == "0 diary days added"
         assert issues["unchanged"]["details"]["text"] == f"{len(diary)} days already held"
         assert issues["plan"]["details"]["text"] == "plan unchanged"
         # a patient may read but not import
-        denied = c.post(
-            f"/fhir/Patient/{new_pid}", content=exported, headers={"X-User": f"patient:{new_pid}"}
-        )
+        denied = c.post(url, content=exported, headers={"X-User": f"patient:{new_pid}"})
         assert denied.status_code == 403
     with fresh.read() as s:
         assert stored_diary(s, new_pid) == diary

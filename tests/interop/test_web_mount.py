@@ -104,8 +104,14 @@ def test_import_is_for_the_clinician_and_idempotent(web):
         with client(base, who) as c:
             assert c.post(target, content=exported).status_code == 403, who
     with client(base, "dr_b") as c:
-        first = c.post(target, content=exported).json()
-        again = c.post(target, content=exported).json()
+        # patient A's record into patient B: refused unless the mapping is explicit (issue 11)
+        before = c.get(f"{target}/$everything").json()
+        refused = c.post(target, content=exported)
+        assert refused.status_code == 422 and "source_patient" in refused.text
+        assert c.get(f"{target}/$everything").json()["total"] == before["total"]
+        mapped = f"{target}?source_patient={ids['patient_a']}"
+        first = c.post(mapped, content=exported).json()
+        again = c.post(mapped, content=exported).json()
         texts = [i["details"]["text"] for i in first["issue"]]
         assert "40 diary days added" in texts and "plan saved as a new version" in texts
         texts = [i["details"]["text"] for i in again["issue"]]

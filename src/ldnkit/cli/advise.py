@@ -20,8 +20,13 @@ from ldnkit.clinical.models import Plan, PlanOptions, fmt_mg
 from ldnkit.clinical.response import Advice, advise
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
 from ldnkit.errors import NotFound
-from ldnkit.inputs import parse_date, parse_model
-from ldnkit.store.profiles import core_patient, save_plan_version, screen_and_save
+from ldnkit.inputs import parse_date, parse_model, past_start_warning
+from ldnkit.store.profiles import (
+    clinical_profile,
+    core_patient,
+    save_plan_version,
+    screen_and_save,
+)
 
 
 def render_advice(console: Console, patient_id: int, a: Advice) -> None:
@@ -64,7 +69,9 @@ def register(app: typer.Typer) -> None:
         patient: int = typer.Argument(..., help="Stored patient id"),
         start: str = typer.Option(..., "--start", help="First dose YYYY-MM-DD"),
         protocol: str = typer.Option(None, "--protocol", help="Default: from the condition"),
-        interval: int = typer.Option(None, "--interval", help="Days between steps (7 or 14)"),
+        interval: int = typer.Option(
+            None, "--interval", min=1, help="Days between steps (7 or 14)"
+        ),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
     ) -> None:
         """Screen a stored patient and save a new plan version (refuses unsafe starts)."""
@@ -72,15 +79,19 @@ def register(app: typer.Typer) -> None:
 
         day = parse_date("--start", start)
         options = parse_model(
-            PlanOptions, {"interval_days": interval} if interval else {}, "options"
+            PlanOptions, {} if interval is None else {"interval_days": interval}, "options"
         )
         console = Console(width=160)
         with open_session(db) as s:
             row = repo.get_patient(s, patient)
-            core = core_patient(row.id, row.profile)
-            _, assessment = screen_and_save(s, row.id, row.profile, day, ACTOR)
-            plan = plan_for_patient(core, protocol or default_protocol_for(core), day, options)
+            profile = clinical_profile(row)
+            core = core_patient(row.id, profile)
+            _, assessment = screen_and_save(s, row.id, profile, day, ACTOR)
+            pid = protocol if protocol is not None else default_protocol_for(core)
+            plan = plan_for_patient(core, pid, day, options)
             saved = save_plan_version(s, row.id, plan, ACTOR)
+        if (warning := past_start_warning(day, dt.date.today())) is not None:
+            typer.echo(warning, err=True)
         render_assessment(console, assessment)
         render_plan(console, plan)
         console.print(f"Saved plan version {saved.version} for patient {patient}")
@@ -96,7 +107,7 @@ def register(app: typer.Typer) -> None:
         """Today's response-guided advice from the current plan and the diary."""
         from ldnkit.store import repositories as repo
 
-        day = parse_date("--on", on) if on else dt.date.today()
+        day = parse_date("--on", on) if on is not None else dt.date.today()
         with open_session(db) as s:
             repo.get_patient(s, patient)
             stored = repo.current_plan(s, patient)

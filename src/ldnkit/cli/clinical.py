@@ -15,7 +15,7 @@ from rich.table import Table
 from ldnkit.clinical.models import Assessment, Plan, PlanOptions, fmt_mg
 from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
-from ldnkit.inputs import load_patient, parse_date, parse_mg, parse_model
+from ldnkit.inputs import load_patient, parse_date, parse_mg, parse_model, past_start_warning
 from ldnkit.interop.ical import plan_to_ics
 
 _STATUS_STYLE = {
@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Is LDN appropriate for this patient? Findings with severity, reason and sources."""
         patient = load_patient(patient_file)
-        day = parse_date("--on", on) if on else date.today()
+        day = parse_date("--on", on) if on is not None else date.today()
         assessment = screen(patient, day)
         if fmt is OutputFormat.json:
             typer.echo(assessment.model_dump_json(indent=2))
@@ -125,7 +125,9 @@ def register(app: typer.Typer) -> None:
         protocol: str = typer.Option(
             None, "--protocol", help="Protocol id (default: from the patient's condition)"
         ),
-        interval: int = typer.Option(None, "--interval", help="Days between steps (7 or 14)"),
+        interval: int = typer.Option(
+            None, "--interval", min=1, help="Days between steps (7 or 14)"
+        ),
         start_mg: str = typer.Option(None, "--start-mg"),
         step_mg: str = typer.Option(None, "--step-mg"),
         target_mg: str = typer.Option(None, "--target-mg"),
@@ -142,24 +144,27 @@ def register(app: typer.Typer) -> None:
         """A dated titration plan (screens first; refuses unsafe starts)."""
         patient = load_patient(patient_file)
         raw: dict[str, object] = {
+            # `is not None`, never truthiness: an option given as 0 or "" is an error, not unset.
             "interval_days": interval,
-            "start_mg": start_mg and parse_mg("--start-mg", start_mg),
-            "step_mg": step_mg and parse_mg("--step-mg", step_mg),
-            "target_mg": target_mg and parse_mg("--target-mg", target_mg),
-            "ceiling_mg": ceiling_mg and parse_mg("--ceiling-mg", ceiling_mg),
+            "start_mg": None if start_mg is None else parse_mg("--start-mg", start_mg),
+            "step_mg": None if step_mg is None else parse_mg("--step-mg", step_mg),
+            "target_mg": None if target_mg is None else parse_mg("--target-mg", target_mg),
+            "ceiling_mg": None if ceiling_mg is None else parse_mg("--ceiling-mg", ceiling_mg),
             "timing": "morning" if morning else None,
-            "surgery_date": surgery and parse_date("--surgery", surgery),
-            "capsule_strengths_mg": capsules
-            and [parse_mg("--capsules", c) for c in capsules.split(",")],
-            "liquid_mg_per_ml": liquid and parse_mg("--liquid", liquid),
+            "surgery_date": None if surgery is None else parse_date("--surgery", surgery),
+            "capsule_strengths_mg": None
+            if capsules is None
+            else [parse_mg("--capsules", c) for c in capsules.split(",")],
+            "liquid_mg_per_ml": None if liquid is None else parse_mg("--liquid", liquid),
         }
-        options = parse_model(PlanOptions, {k: v for k, v in raw.items() if v}, "options")
-        plan = plan_for_patient(
-            patient,
-            protocol or default_protocol_for(patient),
-            parse_date("--start", start),
-            options,
+        options = parse_model(
+            PlanOptions, {k: v for k, v in raw.items() if v is not None}, "options"
         )
+        first = parse_date("--start", start)
+        pid = protocol if protocol is not None else default_protocol_for(patient)
+        plan = plan_for_patient(patient, pid, first, options)
+        if (warning := past_start_warning(first, date.today())) is not None:
+            typer.echo(warning, err=True)
         if fmt is OutputFormat.ics:
             data = plan_to_ics(plan)
             if output:

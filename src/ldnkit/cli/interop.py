@@ -19,6 +19,7 @@ from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
 from ldnkit.errors import ValidationError
 from ldnkit.inputs import load_patient, parse_date, parse_mg, parse_model
+from ldnkit.yamlio import describe_error, load_json, load_yaml
 
 fhir_app = typer.Typer(help="FHIR R4: export a patient's LDN care, read a Bundle back.")
 cds_app = typer.Typer(help="CDS Hooks service.")
@@ -44,15 +45,16 @@ def _plan(
     liquid: str | None,
 ) -> Plan:
     raw: dict[str, Any] = {
-        "surgery_date": surgery and parse_date("--surgery", surgery),
-        "capsule_strengths_mg": capsules
-        and [parse_mg("--capsules", c) for c in capsules.split(",")],
-        "liquid_mg_per_ml": liquid and parse_mg("--liquid", liquid),
+        "surgery_date": None if surgery is None else parse_date("--surgery", surgery),
+        "capsule_strengths_mg": None
+        if capsules is None
+        else [parse_mg("--capsules", c) for c in capsules.split(",")],
+        "liquid_mg_per_ml": None if liquid is None else parse_mg("--liquid", liquid),
     }
-    options = parse_model(PlanOptions, {k: v for k, v in raw.items() if v}, "options")
+    options = parse_model(PlanOptions, {k: v for k, v in raw.items() if v is not None}, "options")
     return plan_for_patient(
         patient,
-        protocol or default_protocol_for(patient),
+        protocol if protocol is not None else default_protocol_for(patient),
         parse_date("--start", start),
         options,
     )
@@ -60,9 +62,11 @@ def _plan(
 
 def _read_diary(path: Path, today: dt.date) -> list[Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValidationError("--diary", f"cannot read {path}: {exc}") from None
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValidationError("--diary", f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ValidationError("--diary", f"{path.name}: {describe_error(exc)}") from None
     if not isinstance(data, list):
         raise ValidationError("--diary", "expected a list of diary entries (YAML or JSON)")
     out = []
@@ -127,11 +131,11 @@ def read_cmd(
     """What importing a Bundle would bring: diary days and the plan (nothing is stored)."""
     from ldnkit.interop.fhir_import import diary_from_bundle, plan_from_bundle
 
+    day = parse_date("--today", today) if today is not None else dt.date.today()
     try:
-        bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
+        bundle = load_json(bundle_file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ValidationError("BUNDLE", f"cannot read {bundle_file}: {exc}") from None
-    day = parse_date("--today", today) if today else dt.date.today()
     imported = diary_from_bundle(bundle, today=day)
     plan = plan_from_bundle(bundle)
     console = Console(width=140)
@@ -196,7 +200,7 @@ def register(app: typer.Typer) -> None:
 @cds_app.command("serve")
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8090, "--port"),
+    port: int = typer.Option(8090, "--port", min=1, max=65535),
 ) -> None:
     """Run the CDS Hooks service alone (discovery at /cds-services)."""
     import uvicorn

@@ -27,6 +27,7 @@ from ldnkit.pharmacology import (
     simulate,
     simulate_population,
 )
+from ldnkit.yamlio import load_json
 
 pk_app = typer.Typer(
     name="pk",
@@ -63,7 +64,7 @@ class _Plan:
 def _read_schedule(path: Path, bedtime: float, morning: float) -> Regimen:
     """A JSON file with either {"times_h": [...], "doses_mg": [...]} or plan "steps"."""
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        data: Any = load_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValidationError("--regimen", f"no such file {path}") from None
     except json.JSONDecodeError as exc:
@@ -127,6 +128,13 @@ def simulate_cmd(
     chosen = sum(x is not None for x in (dose, regimen_file, protocol))
     if chosen != 1:
         raise ValidationError("regimen", "give exactly one of --dose, --regimen, --protocol")
+    if dose is not None and not dose > 0:
+        raise ValidationError("--dose", f"{dose:g} mg: a daily dose must be positive")
+    if dt is not None and not dt > 0:
+        raise ValidationError("--dt", f"{dt:g} h: the output step must be positive")
+    for option, hour in (("--bedtime-hour", bedtime_hour), ("--morning-hour", morning_hour)):
+        if not 0 <= hour < 24:
+            raise ValidationError(option, f"{hour:g} is not an hour of the day (0 to 24)")
     if dose is not None:
         regimen = Regimen.daily(dose, days, hour=hours[timing])
     elif regimen_file is not None:
@@ -144,7 +152,7 @@ def simulate_cmd(
         raise ValidationError("--patients", "need at least one patient")
     console = Console(width=140)
     if patients == 1:
-        sim = simulate(regimen, scenario=scenario, dt_h=dt or 0.1)
+        sim = simulate(regimen, scenario=scenario, dt_h=0.1 if dt is None else dt)
         console.print(_rich(sim.summary()))
         result: Any = sim
     else:
@@ -162,7 +170,7 @@ def simulate_cmd(
                 n=patients,
                 seed=seed,
                 scenario=scenario,
-                dt_h=dt or 1.0,
+                dt_h=1.0 if dt is None else dt,
                 progress=lambda k: bar.advance(task, k),
             )
         console.print(_rich(result.summary()))
@@ -187,11 +195,13 @@ def table_cmd(
     doses: str = typer.Option("1.5,3,4.5,50", "--doses", help="Comma-separated daily doses, mg."),
     days: int = typer.Option(14, "--days", help="Days to steady state."),
     hour: float = typer.Option(22.0, "--hour", help="Hour of the daily dose."),
-    patients: int = typer.Option(0, "--patients", "-n", help="Add population percentiles."),
+    patients: int = typer.Option(0, "--patients", "-n", min=0, help="Add population percentiles."),
     seed: int = typer.Option(0, "--seed"),
     markdown: bool = typer.Option(False, "--markdown", help="Print Markdown (for the docs)."),
 ) -> None:
     """Hours per day above 50% / 90% receptor occupancy, per dose, under each scenario."""
+    if not 0 <= hour < 24:
+        raise ValidationError("--hour", f"{hour:g} is not an hour of the day (0 to 24)")
     try:
         values = [float(x) for x in doses.split(",") if x.strip()]
     except ValueError:

@@ -164,6 +164,17 @@ def _progress(total: int) -> Progress:
     )
 
 
+def _sample_sizes(text: str) -> list[int]:
+    """`--curve` as whole numbers of at least 2 patients, or a one-line error naming it."""
+    try:
+        ns = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise ValidationError("--curve", f"{text!r} is not a list of whole numbers") from None
+    if not ns or min(ns) < 1:
+        raise ValidationError("--curve", "sample sizes must be at least 1")
+    return ns
+
+
 @trial_app.command("power")
 def power_cmd(
     name: str = _DESIGN_ARG,
@@ -184,6 +195,8 @@ def power_cmd(
     """Simulated power with its Monte Carlo interval; optional curve and sample size."""
     from ldnkit.research.power import power_curve, sample_size
 
+    if target is not None and not 0 < target < 1:
+        raise ValidationError("--target", f"{target:g}: a power must lie between 0 and 1")
     d = _design(name)
     a = _assumptions(effect, responders, missing, dropout, clip)
     client = None
@@ -205,7 +218,7 @@ def power_cmd(
             if plot:
                 pc.plot(plot, target=target)
             return
-        ns = [int(x) for x in curve.split(",")] if curve else [patients]
+        ns = _sample_sizes(curve) if curve is not None else [patients]
         total = trials * len(ns)
         with _progress(total) as bar:
             task = bar.add_task("power", total=total)

@@ -191,7 +191,7 @@ def patient_add(
     from ldnkit.store import repositories as repo
 
     data: dict[str, Any] = {}
-    born = parse_date("birth_date", birth_date) if birth_date else None
+    born = parse_date("--birth-date", birth_date) if birth_date is not None else None
     if profile is not None:
         from ldnkit.inputs import load_patient
 
@@ -202,6 +202,8 @@ def patient_add(
             given = given or parts[0]
             family = family or (parts[1] if len(parts) > 1 else parts[0])
         born = born or model.birth_date
+    if born is not None and born > dt.date.today():
+        raise ValidationError("--birth-date", f"{born.isoformat()} is in the future")
     if not given:
         raise ValidationError("given", "required (or give --profile with a name)")
     if not family:
@@ -331,6 +333,12 @@ def _read_csv(path: Path, patient: int | None) -> list[tuple[int, dict[str, Any]
                 pid = int(pid_text)
             except ValueError:
                 raise ValidationError(f"row {i}: patient_id", f"not an id: {pid_text!r}") from None
+            if patient is not None and pid != patient:
+                # A file about someone else is never filed under --patient: all or nothing.
+                raise ValidationError(
+                    f"row {i}: patient_id",
+                    f"{pid} is not --patient {patient}; nothing was imported",
+                )
             items.append((pid, row))
     return items
 
@@ -448,7 +456,9 @@ def cohort_summary_cmd(
         None, help="Summarise these Parquet file(s)/directory instead of the database"
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: last entry)"),
-    grace_days: int = typer.Option(14, help="A dose within this many days = still on therapy"),
+    grace_days: int = typer.Option(
+        14, min=0, help="A dose within this many days = still on therapy"
+    ),
     clinician: int | None = typer.Option(None, "--clinician", help="Only this clinician's"),
     chart: Path | None = typer.Option(None, help="Also write the responder chart (.svg/.png)"),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),

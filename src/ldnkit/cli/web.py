@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_cmd(
         host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
-        port: int = typer.Option(8000, help="TCP port"),
+        port: int = typer.Option(8000, min=1, max=65535, help="TCP port"),
         upgrade_db: bool = typer.Option(True, help="Apply database migrations first"),
         access_log: bool = typer.Option(True, help="Log each request (paths carry ids only)"),
         workers: int = typer.Option(

@@ -19,6 +19,7 @@ HepaticStatus = Literal[
     "normal", "unknown", "compensated_cirrhosis", "acute_hepatitis", "decompensated_cirrhosis"
 ]
 PregnancyStatus = Literal["not_pregnant", "pregnant", "planning", "not_applicable"]
+RenalStatus = Literal["normal", "unknown", "mild", "moderate", "severe", "dialysis"]
 NaloxoneChallenge = Literal["not_done", "negative", "positive"]
 
 
@@ -65,6 +66,23 @@ class PlannedProcedure(_Model):
     opioids_expected: bool = True
 
 
+class ClinicianOverride(_Model):
+    """A clinician's recorded decision to treat outside the evidence, and why.
+
+    Given as text it is the reason alone; the reason must say something (10+ characters), so a
+    bare "ok" never turns a refusal into a plan.
+    """
+
+    reason: str = Field(min_length=10, max_length=500)
+    clinician: str | None = Field(default=None, max_length=200)
+    recorded_on: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        return {"reason": value} if isinstance(value, str) else value
+
+
 class Patient(_Model):
     """Everything screening and planning need to know about one patient."""
 
@@ -79,6 +97,11 @@ class Patient(_Model):
     naloxone_challenge: NaloxoneChallenge = "not_done"
     hepatic_status: HepaticStatus = "normal"
     pregnancy: PregnancyStatus = "not_applicable"
+    breastfeeding: bool = False
+    renal_status: RenalStatus = "normal"
+    #: Under 18 lies outside the LDN evidence (trials enrolled adults); a plan for a child needs
+    #: the treating clinician's recorded reason here, never a silent adult plan.
+    paediatric_override: ClinicianOverride | None = None
     allergies: list[str] = Field(default_factory=list)
     prior_therapies: list[PriorTherapy] = Field(default_factory=list)
     planned_procedures: list[PlannedProcedure] = Field(default_factory=list)

@@ -146,13 +146,103 @@ def _first_line_findings(patient: Patient, ev: Evidence) -> list[Finding]:
     return out
 
 
+def _age_on(birth: date, on: date) -> int:
+    """Completed years on `on` (a birthday counts from its own day)."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _birthday(birth: date, years: int) -> date:
+    """The date of the `years`-th birthday; 29 February falls on 1 March in common years."""
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:
+        return date(birth.year + years, 3, 1)
+
+
+#: Adult from this age: the naltrexone label gives no paediatric dosing and the LDN trials
+#: enrolled adults (seed 000's crossover protocol: 18-65).
+ADULT_AGE = 18
+TRIAL_MAX_AGE = 65
+
+
+def _age_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
+    """Age on the screening date: a birth date after it is an input error; under 18 needs an
+    explicit clinician override (a finding either way), never a silent adult plan."""
+    birth = patient.birth_date
+    if birth is None:
+        # Residual risk (docs/safety.md H-06): no age, no age finding; the shells ask for it.
+        return []
+    if birth > on:
+        return [
+            _finding(ev, "BIRTH_DATE_AFTER_START", birth_date=birth.isoformat(), on=on.isoformat())
+        ]
+    age = _age_on(birth, on)
+    if age < ADULT_AGE:
+        override = patient.paediatric_override
+        if override is not None:
+            by = f" ({override.clinician})" if override.clinician else ""
+            return [
+                _finding(
+                    ev,
+                    "PAEDIATRIC_OVERRIDE",
+                    age=age,
+                    on=on.isoformat(),
+                    reason=f"{override.reason}{by}",
+                )
+            ]
+        return [
+            _finding(
+                ev,
+                "PAEDIATRIC",
+                age=age,
+                on=on.isoformat(),
+                adult_on=_birthday(birth, ADULT_AGE).isoformat(),
+            )
+        ]
+    if age > TRIAL_MAX_AGE:
+        return [_finding(ev, "AGE_ABOVE_TRIAL_RANGE", age=age)]
+    return []
+
+
+_RENAL_LABEL = {
+    "mild": "Mild",
+    "moderate": "Moderate",
+    "severe": "Severe",
+    "dialysis": "Dialysis-dependent",
+}
+
+
+def _renal_findings(patient: Patient, ev: Evidence) -> list[Finding]:
+    """Renal impairment is a label caution (renal excretion of naltrexone and its metabolite)."""
+    status = patient.renal_status
+    if status in _RENAL_LABEL:
+        return [_finding(ev, "RENAL_IMPAIRMENT", status=_RENAL_LABEL[status])]
+    if status == "unknown":
+        return [_finding(ev, "RENAL_STATUS_UNKNOWN")]
+    return []
+
+
+def _lactation_findings(patient: Patient, ev: Evidence) -> list[Finding]:
+    """Breastfeeding: label caution in nursing women, LactMed's low milk transfer."""
+    return [_finding(ev, "BREASTFEEDING")] if patient.breastfeeding else []
+
+
+def _earliest_start(findings: list[Finding]) -> date | None:
+    """The first date every deferring finding allows: the latest of their dates, or None when
+    any of them has no date (an opioid stopped on an unknown day), because then no date is safe.
+    """
+    dates = [f.earliest_start for f in findings if f.severity == "defer"]
+    if not dates or any(d is None for d in dates):
+        return None
+    return max(d for d in dates if d is not None)
+
+
 def _status(findings: list[Finding]) -> tuple[Status, date | None]:
     severities = {f.severity for f in findings}
-    dates = [f.earliest_start for f in findings if f.earliest_start is not None]
     if "contraindicated" in severities:
         return "contraindicated", None
     if "defer" in severities:
-        return "not_yet", max(dates) if dates else None
+        return "not_yet", _earliest_start(findings)
     if "caution" in severities:
         return "eligible_with_cautions", None
     return "eligible", None
@@ -203,6 +293,9 @@ def screen(patient: Patient, on: date, evidence: Evidence | None = None) -> Asse
                 )
             )
 
+    findings += _age_findings(patient, on, ev)
+    findings += _renal_findings(patient, ev)
+    findings += _lactation_findings(patient, ev)
     findings += _first_line_findings(patient, ev)
     findings.append(_finding(ev, "NOT_MONOTHERAPY"))
     findings.append(_finding(ev, "ID_CARD"))

@@ -22,8 +22,9 @@ from ldnkit.clinical.models import (
     Visit,
     fmt_mg,
 )
+from ldnkit.clinical.plan_safety import require_startable
 from ldnkit.clinical.screening import screen
-from ldnkit.errors import UnsafeToStart, ValidationError
+from ldnkit.errors import ValidationError
 from ldnkit.evidence import DoseRange, Evidence, Protocol, default_evidence
 
 
@@ -294,15 +295,7 @@ def plan_for_patient(
     patient's record so the hold is never forgotten.
     """
     ev = evidence or default_evidence()
-    assessment = screen(patient, start, ev)
-    if assessment.status == "contraindicated":
-        codes = ", ".join(f.code for f in assessment.findings if f.severity == "contraindicated")
-        raise UnsafeToStart(f"LDN is contraindicated for patient {patient.id}: {codes}")
-    if assessment.status == "not_yet":
-        when = assessment.earliest_start
-        codes = ", ".join(f.code for f in assessment.findings if f.severity == "defer")
-        hint = f"; earliest safe start {when}" if when else ""
-        raise UnsafeToStart(f"not yet safe to start on {start} ({codes}){hint}", when)
+    require_startable(screen(patient, start, ev), start)
     opts = options or PlanOptions()
     if opts.surgery_date is None:
         upcoming = sorted(

@@ -34,6 +34,7 @@ from ldnkit.evidence.models import (
     StandardDose,
     Studies,
 )
+from ldnkit.yamlio import describe_error, load_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
 _CORE_FILES = (
@@ -143,11 +144,11 @@ class Evidence:
 def _read(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return load_yaml(fh)
     except FileNotFoundError:
         raise EvidenceError(f"{path.name}: evidence file missing") from None
     except yaml.YAMLError as exc:
-        raise EvidenceError(f"{path.name}: not valid YAML ({exc})") from None
+        raise EvidenceError(f"{path.name}: {describe_error(exc)}") from None
 
 
 def _parse(model: type[_M], data: Any, filename: str) -> _M:

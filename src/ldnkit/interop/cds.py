@@ -434,8 +434,11 @@ def _chart(req: HookRequest, ev: Evidence, extra: Sequence[dict[str, Any]] = ())
         for a in _resources(req.prefetch, "allergies", "AllergyIntolerance")
         if (t := _concept_text(a.get("code")))
     ]
+    # A full birth date lets screening see a child (FHIR also allows "2010" or "2010-05").
+    birth = pres[0].get("birthDate") if pres else None
     patient = Patient(
         id=fc.fhir_id(pid),
+        birth_date=_date(birth) if isinstance(birth, str) and len(birth) == 10 else None,
         sex=sex if sex in ("female", "male", "other", "unknown") else "unknown",
         conditions=conditions,
         medications=meds,

@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 
 from ldnkit.errors import Forbidden, NotFound, ValidationError
 from ldnkit.interop import cds
+from ldnkit.yamlio import DuplicateJsonKeyError, load_json
 
 log = logging.getLogger("ldnkit.interop.cds")
 
@@ -89,7 +90,9 @@ async def _json_body(request: Request) -> Any:
     if not raw:
         raise ValidationError("(body)", "empty request body; send the hook request as JSON")
     try:
-        return json.loads(raw)
+        return load_json(raw)
+    except DuplicateJsonKeyError as exc:
+        raise ValidationError("(body)", f"not valid JSON: {exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError("(body)", f"not valid JSON ({exc.__class__.__name__})") from None
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,6 +29,7 @@ from ldnkit.evidence import Evidence, default_evidence
 from ldnkit.inputs import parse_model
 from ldnkit.interop import fhir_common as fc
 from ldnkit.interop.fhir_export import SCALE_COMPONENTS
+from ldnkit.yamlio import load_json
 
 _USABLE_STATUS = {"final", "amended", "corrected"}
 _SEVERITY_BY_SNOMED = {code: name for name, (code, _) in fc.SEVERITY_SNOMED.items()}
@@ -244,7 +244,7 @@ def plan_from_bundle(bundle: Any) -> Plan | None:
     if attachment is None or not attachment.get("data"):
         raise ValidationError(f"entry[{i}].resource.content", "no ldnkit plan attachment")
     try:
-        payload = json.loads(base64.b64decode(attachment["data"], validate=True))
+        payload = load_json(base64.b64decode(attachment["data"], validate=True))
         plan = Plan.model_validate(payload)
     except (binascii.Error, ValueError, PydanticValidationError) as exc:
         reason = " ".join(str(exc).split())[:200]
@@ -433,3 +433,127 @@ def plan_from_medication_request(
         dispensing=[],
         sources=sources,
     )
+
+
+#: Resources that carry one patient's data and must say whose it is.
+_PATIENT_DATA = {
+    "Observation": "subject",
+    "Condition": "subject",
+    "MedicationRequest": "subject",
+    "MedicationStatement": "subject",
+    "DocumentReference": "subject",
+    "AllergyIntolerance": "patient",
+}
+
+
+def _patient_id_of(ref: str, by_url: Mapping[str, dict[str, Any]]) -> str:
+    """The logical Patient id a reference points at (`Patient/7`, `{base}/Patient/7`, or the
+    fullUrl of a Patient entry); any other reference is returned whole, so it never matches."""
+    target = by_url.get(ref)
+    if target is not None and target.get("resourceType") == "Patient":
+        return str(target.get("id") or ref)
+    parts = ref.split("?")[0].rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2] == "Patient":
+        return parts[-1]
+    if len(parts) >= 4 and parts[-4] == "Patient" and parts[-2] == "_history":
+        return parts[-3]
+    return ref
+
+
+def bundle_subjects(bundle: Any) -> set[str]:
+    """The logical ids of every patient a Bundle's resources are about.
+
+    A Patient resource counts by its id; patient data (Observations, Conditions, orders, the
+    plan document) by the reference in `subject`/`patient`. Resources of those kinds without
+    a reference are refused: data that does not say whose it is cannot be filed under anyone.
+    """
+    entries = _entries(bundle)
+    by_url = {
+        e["fullUrl"]: e["resource"]
+        for e in bundle.get("entry") or []
+        if isinstance(e, dict) and isinstance(e.get("fullUrl"), str)
+    }
+    out: set[str] = set()
+    for i, res in entries:
+        rtype = res.get("resourceType")
+        if rtype == "Patient":
+            if res.get("id"):
+                out.add(str(res["id"]))
+            continue
+        key = _PATIENT_DATA.get(str(rtype))
+        if key is None:
+            continue
+        ref = (res.get(key) or {}).get("reference") if isinstance(res.get(key), dict) else None
+        if not isinstance(ref, str) or not ref:
+            raise ValidationError(
+                f"entry[{i}].resource.{key}", f"a {rtype} must name its patient to be imported"
+            )
+        out.add(_patient_id_of(ref, by_url))
+    return out
+
+
+def check_subject(
+    bundle: Any, target_id: str, source_patient: str | None = None, plan: Plan | None = None
+) -> None:
+    """Refuse a Bundle about someone other than the patient it is imported into.
+
+    Without `source_patient` the Bundle must be about `target_id` itself (an ldnkit export of
+    the same record). Another system's ids differ, so the importer states the mapping
+    explicitly: `source_patient` must then be the one patient the Bundle is about. The plan
+    document's own patient id counts as a subject too.
+    """
+    subjects = bundle_subjects(bundle)
+    if plan is not None and plan.patient_id is not None:
+        subjects.add(plan.patient_id)
+    if len(subjects) > 1:
+        raise ValidationError(
+            "subject", f"the Bundle is about several patients ({', '.join(sorted(subjects))})"
+        )
+    expected = target_id if source_patient is None else source_patient
+    found = next(iter(subjects), None)
+    if found is None or found == expected:
+        return
+    if source_patient is None:
+        raise ValidationError(
+            "subject",
+            f"the Bundle is about Patient/{found}, not Patient/{target_id}; nothing was "
+            f"imported (to file another system's record here, repeat with "
+            f"?source_patient={found})",
+        )
+    raise ValidationError(
+        "source_patient",
+        f"source_patient={source_patient} but the Bundle is about Patient/{found}; "
+        "nothing was imported",
+    )
+
+
+def ldn_orders(bundle: Any, evidence: Evidence | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """Naltrexone MedicationRequests in a Bundle (not naltrexone-bupropion), with entry index."""
+    ev = evidence or default_evidence()
+    out = []
+    for i, res in _entries(bundle):
+        if res.get("resourceType") != "MedicationRequest":
+            continue
+        concept = res.get("medicationCodeableConcept") or {}
+        name = " ".join(
+            [str(concept.get("text") or "")]
+            + [str(c.get("display") or "") for c in concept.get("coding") or []]
+        )
+        if "naltrexone" in name.lower() and not ev.is_naltrexone_bupropion(name):
+            out.append((i, res))
+    return out
+
+
+def order_plan(bundle: Any, patient_id: str, evidence: Evidence | None = None) -> Plan | None:
+    """The plan of an active naltrexone MedicationRequest from another system, if any.
+
+    A Bundle without our plan document may still carry an EHR's LDN order; it is imported as a
+    plan (and so screened) rather than ignored, so an order cannot slip past screening.
+    """
+    for _, res in ldn_orders(bundle, evidence):
+        if res.get("status") not in ("active", "draft", "on-hold"):
+            continue
+        plan = plan_from_medication_request(res, patient_id, evidence)
+        if plan is not None:
+            return plan
+    return None

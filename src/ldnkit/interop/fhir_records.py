@@ -10,7 +10,7 @@ transaction), so mounting needs no new plumbing: `StoreRecords(db.read, db.write
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -18,7 +18,8 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from ldnkit.clinical.diary import DiaryEntry
-from ldnkit.clinical.models import Assessment, Patient, Plan
+from ldnkit.clinical.models import Assessment, Medication, Patient, Plan
+from ldnkit.clinical.plan_safety import check_imported_plan
 from ldnkit.inputs import parse_model
 from ldnkit.interop.fhir_import import DiaryImport, new_entries
 from ldnkit.store.models import Assessment as AssessmentRow
@@ -69,6 +70,7 @@ class PatientRecords(Protocol):
         *,
         actor: str,
         today: dt.date,
+        medications: Sequence[Medication] = (),
     ) -> ImportSummary: ...
 
 
@@ -116,11 +118,29 @@ class StoreRecords:
         *,
         actor: str,
         today: dt.date,
+        medications: Sequence[Medication] = (),
     ) -> ImportSummary:
-        """Add only new days and a changed plan, in one transaction (idempotent)."""
+        """Add only new days and a changed plan, in one transaction (idempotent).
+
+        A new plan is screened first against the stored profile plus `medications` (those the
+        Bundle records): `UnsafeToStart` aborts the transaction, so nothing is stored.
+        """
 
         def job(session: Session) -> ImportSummary:
-            get_patient(session, patient_id)
+            row = get_patient(session, patient_id)
+            mine = None
+            if plan is not None:
+                mine = plan.model_copy(update={"patient_id": str(patient_id)})
+                current = current_plan(session, patient_id)
+                if current is None or Plan.model_validate(current.payload) != mine:
+                    core = core_patient(row)
+                    if medications:
+                        core = core.model_copy(
+                            update={"medications": [*core.medications, *medications]}
+                        )
+                    check_imported_plan(core, mine, today)
+                else:
+                    mine = None
             held = {e.entry_date: e for e in stored_diary(session, patient_id)}
             merge = new_entries(imported, held)
             if merge.new:
@@ -131,19 +151,16 @@ class StoreRecords:
                     actor=actor,
                 )
             saved = False
-            if plan is not None:
-                mine = plan.model_copy(update={"patient_id": str(patient_id)})
-                row = current_plan(session, patient_id)
-                if row is None or Plan.model_validate(row.payload) != mine:
-                    save_plan(
-                        session,
-                        patient_id=patient_id,
-                        protocol_id=mine.protocol_id,
-                        start_date=mine.start,
-                        payload=mine.model_dump(mode="json"),
-                        actor=actor,
-                    )
-                    saved = True
+            if mine is not None:
+                save_plan(
+                    session,
+                    patient_id=patient_id,
+                    protocol_id=mine.protocol_id,
+                    start_date=mine.start,
+                    payload=mine.model_dump(mode="json"),
+                    actor=actor,
+                )
+                saved = True
             audit.record(
                 session,
                 actor=actor,

@@ -30,15 +30,23 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
-from ldnkit.errors import Forbidden, LdnkitError, NotFound, ValidationError
+from ldnkit.clinical.models import Medication
+from ldnkit.errors import Forbidden, LdnkitError, NotFound, UnsafeToStart, ValidationError
 from ldnkit.interop import fhir_common as fc
+from ldnkit.interop.cds import core_medication
 from ldnkit.interop.fhir_export import export_bundle
-from ldnkit.interop.fhir_import import diary_from_bundle, plan_from_bundle
+from ldnkit.interop.fhir_import import (
+    check_subject,
+    diary_from_bundle,
+    order_plan,
+    plan_from_bundle,
+)
 from ldnkit.interop.fhir_records import ImportSummary, PatientRecords
+from ldnkit.yamlio import DuplicateJsonKeyError, load_json
 
 FHIR_JSON = "application/fhir+json"
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -67,6 +75,9 @@ class FhirRoute(APIRoute):
                 return _outcome(400, "error", "invalid", exc.reason, exc.field)
             except ValidationError as exc:
                 return _outcome(422, "error", "business-rule", exc.reason, exc.field)
+            except UnsafeToStart as exc:
+                # An imported plan the patient's screening forbids: refused, nothing stored.
+                return _outcome(422, "error", "business-rule", exc.one_line(), "plan")
             except NotFound as exc:
                 return _outcome(404, "error", "not-found", str(exc))
             except Forbidden as exc:
@@ -107,6 +118,23 @@ def _summary_outcome(s: ImportSummary) -> dict[str, Any]:
         )
     issues += [issue("skipped", text) for text in s.skipped]
     return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def _bundle_medications(bundle: dict[str, Any]) -> list[Medication]:
+    """Medications the Bundle itself records (other than naltrexone), so an imported plan is
+    screened against them as well as against the stored profile."""
+    out = []
+    for e in bundle.get("entry") or []:
+        res = e.get("resource") if isinstance(e, dict) else None
+        if not isinstance(res, dict) or res.get("resourceType") not in (
+            "MedicationRequest",
+            "MedicationStatement",
+        ):
+            continue
+        med = core_medication(res)
+        if med is not None and "naltrexone" not in med.name.lower():
+            out.append(med)
+    return out
 
 
 def make_fhir_router(
@@ -154,19 +182,38 @@ def make_fhir_router(
         store: PatientRecords = Depends(records),
         who: str = Depends(actor),
         day: dt.date = Depends(today),
+        source_patient: str | None = Query(
+            default=None,
+            min_length=1,
+            max_length=64,
+            description="The Bundle's own patient id, when it comes from another system",
+        ),
     ) -> Response:
+        """All or nothing: a Bundle about another patient, or a plan the patient's screening
+        forbids, is refused with an OperationOutcome (422) and nothing is stored."""
         raw = await request.body()
         if len(raw) > MAX_BUNDLE_BYTES:
             raise fc.FhirInvalid("(body)", f"Bundle larger than {MAX_BUNDLE_BYTES} bytes")
         try:
-            bundle = json.loads(raw)
+            bundle = load_json(raw)
+        except DuplicateJsonKeyError as exc:
+            raise fc.FhirInvalid("(body)", f"not valid JSON: {exc}") from None
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise fc.FhirInvalid("(body)", "not valid JSON") from None
 
         def work() -> ImportSummary:
             imported = diary_from_bundle(bundle, today=day)
             plan = plan_from_bundle(bundle)
-            return store.apply_import(ref.id, imported, plan, actor=who, today=day)
+            check_subject(bundle, str(ref.id), source_patient, plan)
+            plan = plan or order_plan(bundle, str(ref.id))
+            return store.apply_import(
+                ref.id,
+                imported,
+                plan,
+                actor=who,
+                today=day,
+                medications=_bundle_medications(bundle),
+            )
 
         # Parsing a large Bundle and waiting for the commit must not stall the event loop.
         summary = await run_in_threadpool(work)

@@ -21,6 +21,19 @@ from ldnkit.store import repositories as repo
 from ldnkit.store.models import Plan as PlanRow
 
 
+def clinical_profile(row: Any) -> dict[str, Any]:
+    """A stored patient's profile with the birth date from its identity column.
+
+    The birth date lives in a column (it is identity), but screening needs the age: every
+    screening or plan of a stored patient starts from this, never from `row.profile` alone,
+    so a child is never screened as an adult of unknown age.
+    """
+    profile = dict(row.profile or {})
+    if row.birth_date is not None:
+        profile["birth_date"] = row.birth_date.isoformat()
+    return profile
+
+
 def core_patient(patient_id: int, profile: dict[str, Any] | None) -> Patient:
     """The core patient for a stored profile; the store id is authoritative."""
     data = {k: v for k, v in (profile or {}).items() if k not in ("id", "name")}
@@ -55,4 +68,4 @@ def save_plan_version(session: Session, patient_id: int, plan: Plan, actor: str)
     )
 
 
-__all__ = ["core_patient", "save_plan_version", "screen_and_save"]
+__all__ = ["clinical_profile", "core_patient", "save_plan_version", "screen_and_save"]

@@ -57,9 +57,17 @@ def _lines(form: Form, name: str) -> list[list[str]]:
 def profile_from_form(form: Any) -> dict[str, Any]:
     """The clinical profile fields of the new-patient / screening form."""
     profile: dict[str, Any] = {}
-    for name in ("sex", "hepatic_status", "pregnancy", "naloxone_challenge"):
+    for name in (
+        "sex",
+        "hepatic_status",
+        "renal_status",
+        "pregnancy",
+        "naloxone_challenge",
+        "paediatric_override",
+    ):
         if text(form, name):
             profile[name] = text(form, name)
+    profile["breastfeeding"] = text(form, "breastfeeding") == "on"
     if text(form, "weight_kg"):
         profile["weight_kg"] = text(form, "weight_kg")
     profile["opioid_use_disorder_history"] = text(form, "opioid_use_disorder_history") == "on"

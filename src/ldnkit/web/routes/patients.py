@@ -18,6 +18,7 @@ from ldnkit.evidence import default_evidence
 from ldnkit.inputs import parse_model
 from ldnkit.store import repositories as repo
 from ldnkit.store.models import Patient as PatientRow
+from ldnkit.store.profiles import clinical_profile
 from ldnkit.web import forms, services
 from ldnkit.web.advice import todays_advice
 from ldnkit.web.charts import timeline_svg
@@ -36,6 +37,13 @@ def clean_profile(profile: dict[str, Any]) -> dict[str, Any]:
     """Validate a clinical profile through the core model and keep its JSON form."""
     patient = services.core_patient(0, profile)
     return patient.model_dump(mode="json", exclude=PROFILE_EXCLUDE)
+
+
+def check_birth_date(born: dt.date | None, today: dt.date) -> dt.date | None:
+    """A birth date after today is a typing error (2030 for 2003), never a patient to plan for."""
+    if born is not None and born > today:
+        raise ValidationError("birth_date", f"{born.isoformat()} is in the future")
+    return born
 
 
 def _out(row: PatientRow) -> PatientOut:
@@ -100,7 +108,9 @@ def create_patient_job(
             )
         assessment = None
         if screen_on is not None:
-            _, assessment = services.screen_and_save(s, row.id, profile, screen_on, actor)
+            _, assessment = services.screen_and_save(
+                s, row.id, clinical_profile(row), screen_on, actor
+            )
         return row.id, assessment
 
     return job
@@ -125,8 +135,9 @@ def api_list(user: CurrentUser, db: Db, today: Today) -> list[PatientSummaryOut]
 
 
 @api.post("", response_model=PatientOut, status_code=201)
-def api_create(body: PatientIn, user: Clinician, db: Db) -> PatientOut:
+def api_create(body: PatientIn, user: Clinician, db: Db, today: Today) -> PatientOut:
     """Register a patient under the calling clinician, optionally with a patient login."""
+    check_birth_date(body.birth_date, today)
     profile = clean_profile(body.profile.model_dump(mode="json", exclude_unset=True))
     identity = {
         "given_name": body.given_name,
@@ -197,7 +208,7 @@ async def new_submit(request: Request, user: Clinician, db: Db, today: Today) ->
     identity = {
         "given_name": forms.text(form, "given_name"),
         "family_name": forms.text(form, "family_name"),
-        "birth_date": forms.optional_date(form, "birth_date"),
+        "birth_date": check_birth_date(forms.optional_date(form, "birth_date"), today),
         "mrn": forms.text(form, "mrn") or None,
     }
     for name in ("given_name", "family_name"):

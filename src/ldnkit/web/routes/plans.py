@@ -26,7 +26,7 @@ from ldnkit.interop.ical import plan_to_ics
 from ldnkit.store import repositories as repo
 from ldnkit.store.models import DoseOverride as DoseOverrideRow
 from ldnkit.store.models import Plan as PlanRow
-from ldnkit.store.profiles import save_plan_version
+from ldnkit.store.profiles import clinical_profile, save_plan_version
 from ldnkit.web import forms, services
 from ldnkit.web.deps import Clinician, ClinicianScope, CurrentUser, Db, InScope, Today
 from ldnkit.web.schemas import DoseOverrideIn, DoseOverrideOut, PlanIn, PlanOut, PlanPreviewIn
@@ -68,7 +68,7 @@ def build_plan(
     client can lower the bound but never lift it.
     """
     with db.read() as s:
-        profile = repo.get_patient(s, patient_id).profile or {}
+        profile = clinical_profile(repo.get_patient(s, patient_id))
         history = services.dosing_history_for(s, patient_id, today or start)
     low = history.lowest_intolerable_mg if history else None
     if low is not None and (
@@ -206,7 +206,7 @@ def _plan_form_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any
         current = services.plan_of(repo.current_plan(s, patient_id))
         advice = services.advice_for(s, patient_id, today) if current else None
         history = services.dosing_history_for(s, patient_id, today)
-    core = services.core_patient(patient_id, row.profile or {})
+    core = services.core_patient(patient_id, clinical_profile(row))
     step = current.step_on(today) if current else None
     return {
         "patient": row,

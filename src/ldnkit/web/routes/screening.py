@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from ldnkit.clinical.models import Assessment
 from ldnkit.clinical.screening import screen
 from ldnkit.store import repositories as repo
+from ldnkit.store.profiles import clinical_profile
 from ldnkit.web import forms, services
 from ldnkit.web.deps import Clinician, ClinicianScope, CurrentUser, Db, InScope, Today
 from ldnkit.web.schemas import AssessmentOut, ScreenIn, ScreenPreviewIn
@@ -46,7 +47,7 @@ def api_screen(
     """Screen the stored profile on a date and keep the result."""
     on = services.check_date("on", body.on, today)
     with db.read() as s:
-        profile = repo.get_patient(s, patient.id).profile or {}
+        profile = clinical_profile(repo.get_patient(s, patient.id))
     services.core_patient(patient.id, profile)
     row_id, assessment = db.write(
         lambda s: services.screen_and_save(s, patient.id, profile, on, user.actor)
@@ -67,6 +68,6 @@ async def screen_submit(
     form = await request.form()
     on = services.check_date("on", forms.optional_date(form, "on") or today, today)
     with db.read() as s:
-        profile = repo.get_patient(s, patient.id).profile or {}
+        profile = clinical_profile(repo.get_patient(s, patient.id))
     await db.awrite(lambda s: services.screen_and_save(s, patient.id, profile, on, user.actor))
     return RedirectResponse(f"/patients/{patient.id}#screening", status_code=303)
