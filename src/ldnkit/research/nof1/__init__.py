@@ -29,27 +29,41 @@ from ldnkit.research.nof1.design import (
     design_trial,
     randomise,
 )
+from ldnkit.research.nof1.pharmacy import BlindingCheck, PackLine, blinding_check, dispensing
+from ldnkit.research.nof1.pooling import PooledTrials, ShrunkenEffect, pool_trials
+from ldnkit.research.nof1.report import Nof1Report, build_report, pain_svg, plain_words
 from ldnkit.research.nof1.stopping import StopSignal, check_stopping
 from ldnkit.research.nof1.washout import WashoutEstimate, washout_estimate
 
 __all__ = [
     "SOURCES",
     "Allocation",
+    "BlindingCheck",
     "DayInfo",
     "Nof1Design",
     "Nof1Prior",
+    "Nof1Report",
     "Nof1Result",
     "Nof1Settings",
+    "PackLine",
     "PairedResult",
     "Period",
+    "PooledTrials",
     "ScheduleItem",
     "Series",
+    "ShrunkenEffect",
     "StopSignal",
     "WashoutEstimate",
+    "blinding_check",
+    "build_report",
     "check_stopping",
     "design_trial",
+    "dispensing",
     "fit",
+    "pain_svg",
     "paired_analysis",
+    "plain_words",
+    "pool_trials",
     "randomise",
     "series_from_diary",
     "washout_estimate",
