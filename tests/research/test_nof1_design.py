@@ -74,12 +74,14 @@ def test_each_pair_has_one_ldn_period(pairs: int, seed: int) -> None:
 
 
 def test_patient_views_name_packs_never_contents() -> None:
-    design, alloc = design_trial(_settings())
-    text = design.to_ics().decode() + design.model_dump_json()
+    design, alloc = design_trial(_settings(seed=987654321))
+    text = design.to_ics("N1-0001").decode() + design.model_dump_json()
     for word in ("placebo", 'ldn"', "LDN first"):
         assert word not in text
     assert "pack A" in text and "pack B" in text
     assert "pack_contents" not in design.model_dump_json()
+    assert design.settings.seed is None  # the seed would regenerate the sealed list
+    assert "987654321" not in text and alloc.seed == 987654321
     assert alloc.pack_contents  # the sealed list exists separately
 
 

@@ -59,7 +59,12 @@ class Nof1Settings(BaseModel):
     occupancy_threshold: float = Field(default=0.05, gt=0, lt=1)
     run_in_days: int = Field(default=14, ge=0, le=84)
     start: dt.date
-    seed: int = Field(ge=0, lt=2**63)
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        lt=2**63,
+        description="randomisation seed; kept only in the sealed allocation",
+    )
     balanced: bool = True
     goal_points: float = Field(default=1.0, gt=0, le=10, description="patient's chosen goal")
     goal_relative: float = Field(default=0.30, gt=0, lt=1)
@@ -243,8 +248,10 @@ class Nof1Design(BaseModel):
         order = {"visit": 0, "dispense": 1, "daily": 2, "end_of_period": 3}
         return sorted(out, key=lambda r: (r.day, order[r.kind]))
 
-    def to_ics(self) -> bytes:
-        """The patient's calendar: packs by date, questions, visits; never pack contents."""
+    def to_ics(self, ref: str = "nof1") -> bytes:
+        """The patient's calendar: packs by date, questions, visits; never pack contents.
+
+        `ref` (the trial's pseudonymous reference) makes the event ids unique per trial."""
         from icalendar import Calendar, Event
 
         cal = Calendar()
@@ -253,7 +260,7 @@ class Nof1Design(BaseModel):
         stamp = dt.datetime.combine(self.settings.start, dt.time(0, 0), tzinfo=dt.UTC)
         if self.settings.run_in_days:
             ev = Event()
-            ev.add("uid", f"nof1-{self.settings.seed}-runin@ldnkit")
+            ev.add("uid", f"{ref}-runin@ldnkit")
             ev.add("summary", "Run-in: your usual LDN capsule each night")
             ev.add("dtstart", self.date_of(0))
             ev.add("dtend", self.date_of(self.settings.run_in_days))
@@ -261,7 +268,7 @@ class Nof1Design(BaseModel):
             cal.add_component(ev)
         for p in self.periods:
             ev = Event()
-            ev.add("uid", f"nof1-{self.settings.seed}-p{p.index}@ldnkit")
+            ev.add("uid", f"{ref}-p{p.index}@ldnkit")
             ev.add("summary", f"Period {p.index}: one capsule from pack {p.pack} each night")
             ev.add("dtstart", self.date_of(p.start_day))
             ev.add("dtend", self.date_of(p.end_day + 1))
@@ -272,7 +279,7 @@ class Nof1Design(BaseModel):
             if row.kind in ("daily",):
                 continue
             ev = Event()
-            ev.add("uid", f"nof1-{self.settings.seed}-{row.kind}-{row.day}@ldnkit")
+            ev.add("uid", f"{ref}-{row.kind}-{row.day}@ldnkit")
             ev.add("summary", row.title)
             ev.add("dtstart", row.date)
             ev.add("dtend", row.date + dt.timedelta(days=1))
@@ -291,6 +298,8 @@ def randomise(settings: Nof1Settings) -> Allocation:
     the count is odd), so a steady trend cannot favour one pack; unbalanced draws each pair
     independently.
     """
+    if settings.seed is None:
+        raise ValidationError("seed", "a randomisation seed is required")
     rng = np.random.default_rng(settings.seed)
     other: Arm = "placebo" if settings.comparator_dose_mg is None else "ldn_b"
     contents: dict[str, Arm] = (
@@ -341,5 +350,7 @@ def design_trial(
                 )
             )
             day += length
-    design = Nof1Design(settings=settings, washout=w.to_dict(), periods=tuple(periods))
+    # The seed regenerates the list, so it stays with the sealed allocation only.
+    public = settings.model_copy(update={"seed": None})
+    design = Nof1Design(settings=public, washout=w.to_dict(), periods=tuple(periods))
     return design, alloc
