@@ -36,6 +36,7 @@ _AREAS = (
     "advise",
     "web",
     "interop",
+    "nof1",
 )
 
 

@@ -29,6 +29,7 @@ from ldnkit.web.routes import (
     auth,
     diary,
     evidence,
+    nof1,
     patients,
     pharmacology,
     plans,
@@ -40,7 +41,7 @@ from ldnkit.web.settings import WebSettings
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: The app's own resources, in the order their routes are matched.
-RESOURCES = (auth, evidence, pharmacology, patients, screening, plans, diary, admin)
+RESOURCES = (auth, evidence, pharmacology, patients, screening, plans, diary, admin, nof1)
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

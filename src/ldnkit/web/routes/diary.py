@@ -16,6 +16,7 @@ from ldnkit.store import repositories as repo
 from ldnkit.web import forms, services
 from ldnkit.web.charts import timeline_svg
 from ldnkit.web.deps import CurrentUser, Db, InScope, Today
+from ldnkit.web.routes.nof1 import today_card as nof1_today_card
 from ldnkit.web.schemas import AdviceOut, DiaryOut
 from ldnkit.web.templating import form_page, render
 from ldnkit.web.writes import DIARY, DiaryWrite
@@ -78,6 +79,7 @@ def _today_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
         plan = services.plan_of(repo.current_plan(s, patient_id))
         done = repo.current_entries(s, patient_id, start=today, end=today)
         advice = services.advice_for(s, patient_id, today)
+        nof1 = nof1_today_card(s, patient_id, today)
     step = plan.step_on(today) if plan else None
     upcoming = None
     if plan is not None:
@@ -92,6 +94,7 @@ def _today_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
         "next_visit": visit,
         "done_today": bool(done),
         "advice": advice,
+        "nof1": nof1,
     }
 
 
