@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ldnkit.interop.fhir_common import validate_bundle
 from ldnkit.store import create_store_engine
 from ldnkit.store import nof1_trials as svc
 from ldnkit.store import repositories as repo
@@ -111,6 +112,11 @@ def test_setup_access_and_blinding(clinic: Clinic) -> None:
         assert c.get(f"/api/pharmacy/nof1/{tid}").status_code == 403
         page = c.get(f"/nof1/{tid}")
         assert page.status_code == 200 and "pack contents sealed" in page.text
+        blinded = c.get(f"/api/nof1/{tid}/fhir").json()
+        validate_bundle(blinded)
+        arms = blinded["entry"][0]["resource"]["arm"]
+        assert [a["description"] for a in arms] == ["blinded until the trial ends"] * 2
+        assert "'arm'" not in str(blinded["entry"][2:])  # no pack contents on observations
         assert "Pack A: " not in page.text
     for who in ("dr_b", "pat_b", "admin", "pharm"):
         with clinic.client(who) as c:
@@ -175,6 +181,12 @@ def test_unblind_report_and_pool(clinic: Clinic) -> None:
         assert 'data-testid="report"' in page.text and "placebo" in page.text
         pdf = c.get(f"/api/nof1/{done[0]}/report.pdf")
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        bundle = c.get(f"/api/nof1/{done[0]}/fhir").json()
+        validate_bundle(bundle)
+        kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+        assert kinds[:2] == ["ResearchStudy", "ResearchSubject"] and kinds.count("Observation") > 20
+        assert "placebo" in str(bundle["entry"][0]["resource"]["arm"])
+        assert bundle["entry"][-1]["resource"]["id"].endswith("effect")
         pooled = c.get("/api/nof1-pool").json()
         assert pooled["clinic"]["k"] == 2 and pooled["published_rcts"]["k"] >= 2
         csv_text = c.get("/api/nof1-pool/export.csv").text

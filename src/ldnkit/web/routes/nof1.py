@@ -311,6 +311,26 @@ def api_report_pdf(trial: TrialScope, user: CurrentUser, db: Db) -> Response:
     return Response(report_pdf(report), media_type="application/pdf")
 
 
+@api.get("/nof1/{trial_id}/fhir")
+def api_fhir(trial: TrialScope, user: CurrentUser, db: Db) -> dict[str, Any]:
+    """The trial as a FHIR R4 Bundle (ResearchStudy, ResearchSubject, Observations); arms are
+    named only after unblinding (reading the list then is audited)."""
+    from ldnkit.interop.fhir_nof1 import trial_bundle
+
+    def job(s: Any) -> dict[str, Any]:
+        row = trials.get_trial(s, trial.id)
+        design = trials.design_of(row)
+        pain, _ = svc.trial_diary(s, row)
+        alloc = None
+        if row.unblinded_at is not None:
+            purpose = "emergency" if row.unblind_kind == "emergency" else "final"
+            alloc = trials.read_allocation(s, row.id, actor=user.actor, purpose=purpose)
+        result = ((row.result or {}).get("report") or {}).get("result")
+        return trial_bundle(row.ref, row.patient_id, design, row.status, pain, alloc, result)
+
+    return db.write(job)
+
+
 @api.get("/nof1-pool")
 def api_pool(user: Clinician, db: Db) -> dict[str, Any]:
     """The clinician's completed trials pooled, next to the published randomised trials."""
