@@ -107,14 +107,16 @@ def test_bad_input_names_the_field() -> None:
 
 
 @pytest.mark.slow
-def test_exact_posterior_agrees_with_nuts() -> None:
+@pytest.mark.parametrize("phi_prior", ["uniform", "arcsine"])
+def test_exact_posterior_agrees_with_nuts(phi_prior: str) -> None:
     """Same model, same data: posterior means within Monte Carlo error, tails within 0.01."""
     pytest.importorskip("numpyro")
     from ldnkit.research.nof1.reference import sample_nuts
 
     s = _trial(-1.1, seed=4, missing=0.1)
-    exact = fit(s)
-    nuts = sample_nuts(s, warmup=800, samples=4000, chains=2, seed=2).summary(1.0, 0.3)
+    prior = Nof1Prior(phi_prior=phi_prior)  # type: ignore[arg-type]
+    exact = fit(s, prior=prior)
+    nuts = sample_nuts(s, prior=prior, warmup=800, samples=4000, chains=2, seed=2).summary(1.0, 0.3)
     assert nuts["r_hat_effect"] < 1.01
     assert abs(exact.effect_mean - nuts["effect_mean"]) < 4 * nuts["mc_se_effect_mean"]
     for key in ("p_benefit", "p_goal", "p_relative"):

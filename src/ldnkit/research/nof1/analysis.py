@@ -65,6 +65,7 @@ class Nof1Prior:
     b0: float = 1.5
     phi_lo: float = -0.5
     phi_hi: float = 0.95
+    phi_prior: Literal["uniform", "arcsine"] = "uniform"
     label: str = "weakly informative: effect ~ N(0, (2 sigma)^2)"
 
     def __post_init__(self) -> None:
@@ -73,6 +74,14 @@ class Nof1Prior:
                 raise ValidationError(f"prior.{name}", "must be greater than zero")
         if not -1 < self.phi_lo < self.phi_hi < 1:
             raise ValidationError("prior.phi_lo", "need -1 < phi_lo < phi_hi < 1")
+        if self.phi_prior not in ("uniform", "arcsine"):
+            raise ValidationError("prior.phi_prior", "must be 'uniform' or 'arcsine'")
+
+    def log_phi_density(self, phi: F) -> F:
+        """Unnormalised log prior density of phi on [phi_lo, phi_hi]."""
+        if self.phi_prior == "arcsine":
+            return -0.5 * np.log1p(-phi * phi)
+        return np.zeros_like(phi)
 
     @classmethod
     def informed(
@@ -391,7 +400,8 @@ def fit(
     phi, quad = _grid(pr, grid_points)  # (G,)
     g0, m0 = _prior_arrays(pr, terms, p)
     logml, m_n, lam_n, _, a_n, b_n = _conditional_posteriors(s, x, pr, g0, m0, phi)
-    w = quad * np.exp(logml - logml.max())
+    logpost = logml + pr.log_phi_density(phi)
+    w = quad * np.exp(logpost - logpost.max())
     w /= w.sum()
     cov_unit = np.linalg.inv(lam_n)  # (G, p, p): posterior covariance / (bn/an)
     dof = 2.0 * a_n

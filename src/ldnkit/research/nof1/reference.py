@@ -80,6 +80,8 @@ def sample_nuts(
 
     def model() -> None:
         phi = numpyro.sample("phi", dist.Uniform(pr.phi_lo, pr.phi_hi))
+        if pr.phi_prior == "arcsine":
+            numpyro.factor("phi_prior", -0.5 * jnp.log1p(-phi * phi))
         sigma2 = numpyro.sample("sigma2", dist.InverseGamma(pr.a0, pr.b0))
         beta = numpyro.sample(
             "beta", dist.Normal(jnp.asarray(m0), jnp.sqrt(sigma2 * jnp.asarray(g0))).to_event(1)
