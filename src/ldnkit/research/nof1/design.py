@@ -333,8 +333,15 @@ def design_trial(
         raise ValidationError(
             "pd_lag_days", f"washout of {w.days} days is longer than a practical period"
         )
-    alloc = randomise(settings)
     length = w.days + settings.measure_days
+    total = settings.run_in_days + 2 * settings.pairs * length
+    try:
+        settings.start + dt.timedelta(days=total + 1)
+    except OverflowError:
+        raise ValidationError(
+            "start", "the trial would end after the calendar's last date"
+        ) from None
+    alloc = randomise(settings)
     periods = []
     day = settings.run_in_days
     for pair, order in enumerate(alloc.orders, start=1):

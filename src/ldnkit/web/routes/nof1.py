@@ -171,6 +171,13 @@ def _trial_out(row: Nof1Trial) -> dict[str, Any]:
 # -- shared actions ----------------------------------------------------------------------
 
 
+def _check_start(start: dt.date, today: dt.date) -> None:
+    if start < today - dt.timedelta(days=7):
+        raise ValidationError("start", "must not be more than a week in the past")
+    if start > today + dt.timedelta(days=365):
+        raise ValidationError("start", "must be within a year from today")
+
+
 def _create(db: Db, patient_id: int, body: TrialIn, actor: str) -> Nof1Trial:
     def job(s: Any) -> Nof1Trial:
         row, _ = svc.start_trial(
@@ -235,8 +242,7 @@ def api_create(
     patient: ClinicianScope, body: TrialIn, user: CurrentUser, db: Db, today: Today
 ) -> dict[str, Any]:
     """Design and store a trial; the randomisation list is sealed at this moment."""
-    if body.start < today - dt.timedelta(days=7):
-        raise ValidationError("start", "must not be more than a week in the past")
+    _check_start(body.start, today)
     return _trial_out(_create(db, patient.id, body, user.actor))
 
 
@@ -493,13 +499,14 @@ def patient_trials_page(request: Request, patient: InScope, user: CurrentUser, d
 
 @pages.post("/patients/{patient_id}/nof1")
 async def patient_trials_submit(
-    request: Request, patient: ClinicianScope, user: CurrentUser, db: Db
+    request: Request, patient: ClinicianScope, user: CurrentUser, db: Db, today: Today
 ) -> Response:
     form = await request.form()
     request.state.form_values = forms.values(form)
     ctx = await run_in_threadpool(_patient_trials_context, db, patient.id)
     form_page(request, "nof1_patient.html", patient=patient, **ctx)
     body = _form_trial(form)
+    _check_start(body.start, today)
     row = await run_in_threadpool(_create, db, patient.id, body, user.actor)
     return RedirectResponse(f"/nof1/{row.id}", status_code=303)
 
