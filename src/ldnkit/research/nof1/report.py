@@ -81,6 +81,7 @@ class Nof1Report:
     sources: tuple[str, ...] = DECISION_SOURCES
     svg: str = ""
     notes: list[str] = field(default_factory=list)
+    daily: list[tuple[dt.date, float]] = field(default_factory=list)  # for the PDF chart
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -320,4 +321,5 @@ def build_report(
         prior_label=result.prior.label,
         svg=pain_svg(design, pain_by_date, allocation),
         notes=notes,
+        daily=sorted((d, float(v)) for d, v in pain_by_date.items() if v is not None),
     )
