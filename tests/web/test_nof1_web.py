@@ -195,3 +195,59 @@ def test_unblind_report_and_pool(clinic: Clinic) -> None:
     with clinic.client("dr_b") as c:
         assert c.get(f"/api/nof1/{done[0]}/report.pdf").status_code == 403
         assert c.get("/api/nof1-pool").json()["clinic"] is None
+
+
+def _trial_routes() -> list[tuple[str, str]]:
+    from ldnkit.web import WebSettings, create_app
+
+    app = create_app(WebSettings(database_url="sqlite:///:memory:", secret_key="x"))
+    def walk(routes):  # type: ignore[no-untyped-def]
+        for r in routes:
+            if hasattr(r, "effective_route_contexts"):
+                yield from r.effective_route_contexts()
+            else:
+                yield r
+
+    out = set()
+    for r in walk(app.routes):
+        path = getattr(r, "path", "")
+        if "{trial_id}" in path:
+            for m in getattr(r, "methods", ()) or ():
+                if m != "HEAD":
+                    out.add((m, path))
+    return sorted(out)
+
+
+TRIAL_ROUTES = _trial_routes()
+
+
+def test_every_trial_route_is_covered() -> None:
+    assert len(TRIAL_ROUTES) >= 14, TRIAL_ROUTES
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), TRIAL_ROUTES, ids=[f"{m} {p}" for m, p in TRIAL_ROUTES]
+)
+def test_trial_route_access(clinic: Clinic, method: str, path: str) -> None:
+    """Someone else's trial is 403 for every role but its own; the sealed list is the
+    pharmacist's alone; anonymous callers are refused; unknown trials are 404."""
+    tid = clinic.ids["done_2"]  # patient of dr_a
+    url = path.replace("{trial_id}", str(tid))
+    body = {} if method != "GET" else None
+    pharmacy = path.startswith(("/pharmacy", "/api/pharmacy"))
+    outsiders = (
+        ("dr_b", "pat_b", "admin", "dr_a", "pat_a")
+        if pharmacy
+        else ("dr_b", "pat_b", "admin", "pharm")
+    )
+    for who in outsiders:
+        with clinic.client(who) as c:
+            r = c.request(method, url, json=body)
+            assert r.status_code == 403, (who, method, url, r.status_code, r.text[:200])
+    with httpx.Client(base_url=clinic.url) as anon:
+        r = anon.request(method, url, json=body)
+        assert r.status_code in ((401,) if path.startswith("/api") else (303, 403)), (method, url)
+    insider = "pharm" if pharmacy else "dr_a"
+    with clinic.client(insider) as c:
+        r = c.request(method, path.replace("{trial_id}", "987654"), json=body)
+        assert r.status_code == 404, (method, path, r.status_code, r.text[:200])
