@@ -133,3 +133,44 @@ def test_stopping_rules() -> None:
     codes = {s.code for s in check_stopping(design, {}, se, patient_request_on=START)}
     assert codes == {"intolerable_side_effects", "patient_request"}
     assert all(s.sources for s in check_stopping(design, pain, se))
+
+
+_W = washout_estimate(Decimal("4.5"), 0.05, 3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(min_value=10**12, max_value=2**62),  # long enough not to occur by chance
+    pairs=st.integers(min_value=2, max_value=6),
+    comparator=st.sampled_from([None, Decimal("1.5"), Decimal("3")]),
+)
+def test_nothing_the_patient_sees_reveals_the_packs(
+    seed: int, pairs: int, comparator: Decimal | None
+) -> None:
+    """Safety of the blind: calendar, design JSON and pack labels never carry the contents or
+    the seed that would regenerate them, whatever the settings."""
+    from ldnkit.research.nof1 import dispensing
+
+    s = _settings(seed=seed, pairs=pairs, comparator_dose_mg=comparator)
+    design, alloc = design_trial(s, washout=_W)
+    seen = design.to_ics("N1-0001").decode() + design.model_dump_json()
+    seen += " ".join(line.label for line in dispensing(design, alloc, "N1-0001"))
+    for secret in ("placebo", "ldn_b", '"ldn"', "cellulose", str(seed), '"AB"', '"BA"'):
+        assert secret not in seen, secret
+    assert all(p.pack in ("A", "B") for p in design.periods)
+    for pair in range(1, pairs + 1):
+        packs = sorted(p.pack for p in design.periods if p.pair == pair)
+        assert packs == ["A", "B"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    day=st.integers(min_value=0, max_value=400),
+    severity=st.sampled_from(["mild", "moderate", "severe"]),
+)
+def test_a_severe_side_effect_in_a_period_always_signals_stop(day: int, severity: str) -> None:
+    design, _ = design_trial(_settings(), washout=_W)
+    when = design.date_of(day)
+    signals = check_stopping(design, {}, {when: [{"code": "nausea", "severity": severity}]})
+    fires = any(s.code == "intolerable_side_effects" for s in signals)
+    assert fires == (severity == "severe" and design.day_info(when).stage == "period")
