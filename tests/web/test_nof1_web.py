@@ -201,6 +201,7 @@ def _trial_routes() -> list[tuple[str, str]]:
     from ldnkit.web import WebSettings, create_app
 
     app = create_app(WebSettings(database_url="sqlite:///:memory:", secret_key="x"))
+
     def walk(routes):  # type: ignore[no-untyped-def]
         for r in routes:
             if hasattr(r, "effective_route_contexts"):
