@@ -102,6 +102,8 @@ def test_nof1_cli_end_to_end(tmp_path: Path, capsys) -> None:  # type: ignore[no
     assert code == 0 and "k = 2" in out and "published randomised trials" in out
     text = csv_path.read_text()
     assert "N1-0001" in text and "Hidden" not in text and "Zed" not in text
+    code, _, err = run(["nof1", "analyze", "1", "--informed", "--db", url], capsys)
+    assert code == 2 and "at least 2 other completed trials" in err
     code, _, err = run(["nof1", "design", "1", "--start", "soon", "--db", url], capsys)
     assert code == 2 and "start" in err
 

@@ -130,5 +130,12 @@ def test_pooling_and_export_without_names(engine: Engine) -> None:
         pooled = svc.pool_clinic(s)
         rows = svc.pooled_export(s)
     assert pooled.meta.k == 3 and pooled.mean < 0
+    with Session(engine) as s, s.begin():
+        prior = svc.clinic_prior(s, exclude_trial_id=ids[2])
+        assert "the clinic's 2 completed N-of-1 trials" in prior.label
+        _, informed, report = svc.analyse_trial(s, ids[2], "user:1", prior=prior, save=False)
+        assert report.prior_label == prior.label
+        _, weak, _ = svc.analyse_trial(s, ids[2], "user:1", save=False)
+        assert informed.effect_sd < weak.effect_sd  # the other trials add information
     assert [r["trial"] for r in rows] == [f"N1-{i:04d}" for i in ids]
     assert "Secretname" not in str(rows) and "Name0" not in str(rows)

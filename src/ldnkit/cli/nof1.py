@@ -149,13 +149,17 @@ def unblind_cmd(
 def analyze_cmd(
     trial_id: int = typer.Argument(..., help="Trial id (must be unblinded)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    informed: bool = typer.Option(
+        False, "--informed", help="Prior from the clinic's other completed trials (labelled)."
+    ),
     db: str | None = typer.Option(None, help=DB_HELP),
 ) -> None:
     """Exact Bayesian analysis with the paired t-test beside it; saves the result."""
-    from ldnkit.store.nof1_trials import analyse_trial
+    from ldnkit.store.nof1_trials import analyse_trial, clinic_prior
 
     with _session(db) as s:
-        _, result, report = analyse_trial(s, trial_id, ACTOR)
+        prior = clinic_prior(s, exclude_trial_id=trial_id) if informed else None
+        _, result, report = analyse_trial(s, trial_id, ACTOR, prior=prior, save=not informed)
     con = _console()
     if as_json:
         con.print_json(json.dumps(result.to_dict()))

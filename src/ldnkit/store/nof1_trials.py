@@ -37,6 +37,7 @@ from ldnkit.store.repositories import nof1 as trials
 
 __all__ = [
     "analyse_trial",
+    "clinic_prior",
     "monitor",
     "pool_clinic",
     "pooled_export",
@@ -192,6 +193,25 @@ class _Stored:
     def __init__(self, r: Mapping[str, Any]) -> None:
         self.effect_mean = float(r["effect_mean"])
         self.effect_sd = float(r["effect_sd"])
+
+
+def clinic_prior(
+    session: Session, exclude_trial_id: int | None = None, clinician_id: int | None = None
+) -> Nof1Prior:
+    """A prior for one more patient from the clinic's other completed trials (Zucker 1997):
+    the predictive N(mu, tau^2 + SE(mu)^2) of the pooled model, on the conjugate scale of
+    their average day-to-day SD, labelled with where it came from."""
+    rows = [
+        (t, r) for t, r in _completed_results(session, clinician_id) if t.id != exclude_trial_id
+    ]
+    if len(rows) < 2:
+        raise ValidationError("prior", "an informed prior needs at least 2 other completed trials")
+    pooled = pool_trials([(t.ref, _Stored(r)) for t, r in rows])  # type: ignore[misc]
+    sd = (pooled.meta.tau2 + pooled.meta.se**2) ** 0.5
+    sigma = sum(float(r["sigma_mean"]) for _, r in rows) / len(rows)
+    return Nof1Prior.informed(
+        pooled.mean, sd, sigma, f"the clinic's {len(rows)} completed N-of-1 trials"
+    )
 
 
 def pooled_export(session: Session, clinician_id: int | None = None) -> list[dict[str, Any]]:
