@@ -109,11 +109,8 @@ def monitor(session: Session, trial: Nof1Trial, today: dt.date) -> dict[str, Any
         d = design.day_info(when)
         if d.stage == "period" and d.analysed and d.period is not None:
             per_pack[d.period.pack].append(v)
-    stop = request_on = None
-    if trial.stop_reason == "patient_request":
-        request_on = trial.stopped_on
+    request_on = trial.stopped_on if trial.stop_reason == "patient_request" else None
     signals = check_stopping(design, pain, se, patient_request_on=request_on)
-    stop = [s.to_dict() for s in signals]
     expected = max(0, min(design.day_of(today), design.total_days))
     return {
         "ref": trial.ref,
@@ -128,7 +125,7 @@ def monitor(session: Session, trial: Nof1Trial, today: dt.date) -> dict[str, Any
             k: (round(sum(v) / len(v), 2) if v else None) for k, v in per_pack.items()
         },
         "answers": len(trials.answers(session, trial.id)),
-        "stop_signals": stop,
+        "stop_signals": [sig.to_dict() for sig in signals],
         "end": design.end.isoformat(),
         "washout_days": design.washout_days,
         "period_days": design.period_days,
