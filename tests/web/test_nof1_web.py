@@ -97,6 +97,8 @@ def _create(clinic: Clinic) -> int:
 def test_setup_access_and_blinding(clinic: Clinic) -> None:
     tid = _create(clinic)
     with clinic.client("dr_a") as c:
+        no_dose = c.post(f"/api/patients/{clinic.ids['patient_a']}/nof1", json={"start": TODAY})
+        assert no_dose.status_code == 422 and "dose_mg" in no_dose.text  # no titration plan
         bad = c.post(
             f"/api/patients/{clinic.ids['patient_a']}/nof1", json={"start": TODAY, "pairs": 1}
         )

@@ -71,7 +71,15 @@ def start_trial(
 ) -> tuple[Nof1Trial, Nof1Design]:
     """Design and store a trial; the dose defaults to the titrated dose, the seed to a fresh
     random one (kept only in the sealed list)."""
-    dose = dose_mg if dose_mg is not None else titrated_dose(session, patient_id)
+    if dose_mg is None:
+        try:
+            dose = titrated_dose(session, patient_id)
+        except (NotFound, ValidationError):
+            raise ValidationError(
+                "dose_mg", "the patient has no dosed titration plan; enter the trial dose"
+            ) from None
+    else:
+        dose = dose_mg
     settings = Nof1Settings(
         dose_mg=dose,
         start=start,
