@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -49,7 +50,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("clinician", "patient", "admin")
+ROLES = ("clinician", "patient", "admin", "pharmacist")
 
 
 class Base(DeclarativeBase):
@@ -98,7 +99,7 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('clinician', 'patient', 'admin')", name="role"),
+        CheckConstraint("role IN ('clinician', 'patient', 'admin', 'pharmacist')", name="role"),
         CheckConstraint("role <> 'clinician' OR clinician_id IS NOT NULL", name="clinician_link"),
         CheckConstraint("role <> 'patient' OR patient_id IS NOT NULL", name="patient_link"),
     )
@@ -241,6 +242,80 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
 
 
+class Nof1Trial(Base):
+    """A blinded N-of-1 trial of LDN for one patient: the design as the clinic sees it (packs,
+    never contents), its status, and after unblinding the result.
+
+    The randomisation list lives in `nof1_allocations`, read only through the audited
+    repository functions (pharmacist, or the clinician at unblinding).
+    """
+
+    __tablename__ = "nof1_trials"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'stopped', 'completed', 'unblinded')", name="status"),
+        CheckConstraint(
+            "unblind_kind IS NULL OR unblind_kind IN ('final', 'emergency')", name="unblind_kind"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    design: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    stopped_on: Mapped[dt.date | None] = mapped_column(Date)
+    stop_reason: Mapped[str | None] = mapped_column(String(64))
+    unblinded_at: Mapped[dt.datetime | None] = mapped_column(_tz_datetime())
+    unblinded_by: Mapped[str | None] = mapped_column(String(64))
+    unblind_kind: Mapped[str | None] = mapped_column(String(16))
+    unblind_reason: Mapped[str | None] = mapped_column(String(64))
+    unblind_note: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+    @property
+    def ref(self) -> str:
+        """Pseudonymous reference printed on packs and in exports (no patient identity)."""
+        return f"N1-{self.id:04d}"
+
+
+class Nof1Allocation(Base):
+    """The sealed randomisation list of one trial: seed, pack contents, order per pair."""
+
+    __tablename__ = "nof1_allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("nof1_trials.id"), unique=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    pack_contents: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    orders: Mapped[list[str]] = mapped_column(JsonType)
+    created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+
+
+class Nof1Answer(Base):
+    """The patient's end-of-period answers: which pack they think held LDN (blinding check)
+    and how they felt overall on it (-3 much worse .. +3 much better)."""
+
+    __tablename__ = "nof1_answers"
+    __table_args__ = (
+        UniqueConstraint("trial_id", "period"),
+        CheckConstraint("guess IN ('ldn', 'comparator', 'unsure')", name="guess"),
+        CheckConstraint(
+            "impression IS NULL OR impression BETWEEN -3 AND 3", name="impression_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("nof1_trials.id"), index=True)
+    period: Mapped[int] = mapped_column(Integer)
+    guess: Mapped[str] = mapped_column(String(16))
+    impression: Mapped[int | None] = mapped_column(SmallInteger)
+    recorded_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
 __all__ = [
     "ROLES",
     "AdviceRow",
@@ -250,6 +325,9 @@ __all__ = [
     "Clinician",
     "DiaryEntryRow",
     "DoseOverride",
+    "Nof1Allocation",
+    "Nof1Answer",
+    "Nof1Trial",
     "Patient",
     "Plan",
     "User",

@@ -39,6 +39,10 @@ LOGINS = (
     DemoLogin("carol", "ldn-demo-patient", "patient", "CRPS, vivid dreams and insomnia"),
     DemoLogin("dan", "ldn-demo-patient", "patient", "new: tramadol washout, not yet started"),
     DemoLogin("admin", "ldn-demo-admin", "admin", "administrator (audit log, accounts)"),
+    DemoLogin("erin", "ldn-demo-patient", "patient", "N-of-1 trial completed, LDN helped"),
+    DemoLogin("gina", "ldn-demo-patient", "patient", "N-of-1 trial completed, no clear benefit"),
+    DemoLogin("frank", "ldn-demo-patient", "patient", "N-of-1 trial in progress (packs A/B)"),
+    DemoLogin("pharmacist", "ldn-demo-pharmacist", "pharmacist", "compounding pharmacist"),
 )
 
 _PATIENTS: list[dict[str, Any]] = [
@@ -228,7 +232,18 @@ def seed_demo(engine: Engine, today: dt.date) -> bool:
             save_plan_version(s, row.id, plan, ACTOR)
             entries = _diary(spec["story"], plan, today, rng)
             repo.add_diary_entries(s, [(row.id, e) for e in entries], today=today, actor=ACTOR)
+        _seed_nof1(s, clinician.id, today, passwords)
     return True
+
+
+def _seed_nof1(s: Session, clinician_id: int, today: dt.date, passwords: dict[str, str]) -> None:
+    """N-of-1 trials (web/demo_nof1.py) and the pharmacist who holds their sealed lists."""
+    from ldnkit.web.demo_nof1 import seed_nof1_demo
+
+    repo.create_user(
+        s, username="pharmacist", password=passwords["pharmacist"], role="pharmacist", actor=ACTOR
+    )
+    seed_nof1_demo(s, clinician_id, today, passwords, ACTOR)
 
 
 __all__ = ["LOGINS", "DemoLogin", "is_seeded", "seed_demo"]

@@ -180,6 +180,7 @@ def _role(*roles: str):  # type: ignore[no-untyped-def]
 current_clinician = _role("clinician")
 current_patient = _role("patient")
 current_admin = _role("admin")
+current_pharmacist = _role("pharmacist")
 
 
 def _load_patient(db: Database, patient_id: int) -> PatientRef:
@@ -266,6 +267,7 @@ async def csrf_protect(request: Request) -> None:
 CurrentUser = Annotated[Principal, Depends(current_user)]
 Clinician = Annotated[Principal, Depends(current_clinician)]
 Admin = Annotated[Principal, Depends(current_admin)]
+Pharmacist = Annotated[Principal, Depends(current_pharmacist)]
 InScope = Annotated[PatientRef, Depends(patient_in_scope)]
 ClinicianScope = Annotated[PatientRef, Depends(clinician_patient)]
 Db = Annotated[Database, Depends(get_db)]
@@ -279,6 +281,7 @@ __all__ = [
     "Db",
     "InScope",
     "PatientRef",
+    "Pharmacist",
     "Principal",
     "Today",
     "clinician_patient",
@@ -286,6 +289,7 @@ __all__ = [
     "current_admin",
     "current_clinician",
     "current_patient",
+    "current_pharmacist",
     "current_user",
     "get_db",
     "optional_user",

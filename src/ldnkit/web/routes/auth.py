@@ -30,6 +30,8 @@ def home_for(user: Principal) -> str:
         return "/patients"
     if user.role == "patient":
         return f"/patients/{user.patient_id}/today"
+    if user.role == "pharmacist":
+        return "/pharmacy"
     return "/admin/audit"
 
 

@@ -17,6 +17,7 @@ from ldnkit.store import repositories as repo
 from ldnkit.web import forms, services
 from ldnkit.web.charts import timeline_svg
 from ldnkit.web.deps import CurrentUser, Db, InScope, Today
+from ldnkit.web.routes.nof1 import today_card as nof1_today_card
 from ldnkit.web.schemas import AdviceOut, DiaryOut
 from ldnkit.web.templating import form_page, render
 from ldnkit.web.writes import DIARY, DiaryWrite
@@ -81,6 +82,7 @@ def _today_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
         versions = services.plan_history(s, patient_id)
         done = repo.current_entries(s, patient_id, start=today, end=today)
         advice = services.advice_for(s, patient_id, today).for_patient()
+        nof1 = nof1_today_card(s, patient_id, today)
     # A revision dated in the future leaves the earlier version in force until it starts.
     plan = plan_in_force(versions, today) or (versions[-1] if versions else None)
     step = plan.step_on(today) if plan else None
@@ -100,6 +102,7 @@ def _today_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
         "next_visit": visit,
         "done_today": bool(done),
         "advice": advice,
+        "nof1": nof1,
     }
 
 
