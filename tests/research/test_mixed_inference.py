@@ -177,7 +177,7 @@ def test_reml_fit_is_statsmodels_and_se_is_the_gls_covariance() -> None:
     assert fit.contrast.se == pytest.approx(math.sqrt(cov[1, 1]), rel=1e-10)
 
 
-def test_analysis_reports_t_with_df_and_t_interval() -> None:
+def test_analysis_reports_t_with_df_and_t_interval(tmp_path) -> None:
     """The defect: `trial analyze` built CI and p-value from the normal distribution."""
     sim = simulate(two_period_crossover(), Assumptions(), n_patients=10, n_trials=1, seed=3)
     res = analyze_trial(sim.to_frame(0))
@@ -189,6 +189,9 @@ def test_analysis_reports_t_with_df_and_t_interval() -> None:
     assert isinstance(res.contrast, Contrast)
     assert res.contrast.conf_int(0.95) == pytest.approx((mm["ci_lower"], mm["ci_upper"]))
     assert "t(8)" in res.summary()
+    files = res.report(tmp_path)
+    md = next(f for f in files if f.name == "report.md").read_text()
+    assert f"| {mm['df']:.4g} |" in md and "exact within-patient t" in md
 
 
 def test_analysis_with_a_missing_period_uses_satterthwaite() -> None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ldnkit.errors import NotFound, ValidationError
+from ldnkit.errors import LdnkitError, NotFound, ValidationError
 from ldnkit.research.designs import DESIGNS, Design, schedule, schedule_ics
 from ldnkit.research.simulation import Assumptions
 
@@ -239,6 +239,30 @@ def analyze_cmd(
     console.print(f"report written: {', '.join(str(f) for f in files)}")
 
 
+def _read_csv(file: Path):
+    import pandas as pd
+
+    if not file.exists():
+        raise ValidationError("file", f"{file} does not exist")
+    if file.is_dir():
+        raise ValidationError("file", f"{file} is a folder, not a CSV file")
+    try:
+        return pd.read_csv(file)
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValidationError("file", f"{file.name}: not a readable CSV ({first})") from None
+
+
+_PLOT_SUFFIXES = frozenset({".png", ".svg", ".pdf", ".jpg", ".jpeg"})
+
+
+def _write_plot(kind: str, draw, path: Path) -> None:
+    try:
+        draw(path)
+    except (ValueError, OSError) as exc:
+        raise ValidationError(f"--{kind}", f"cannot write {path} ({exc})") from None
+
+
 def meta_cmd(
     file: Path | None = typer.Argument(
         None, help="CSV: study + yi,vi | yi,se | estimate,ci_lower,ci_upper | m1..n2 | a,b,c,d"
@@ -246,29 +270,65 @@ def meta_cmd(
     ldn: bool = typer.Option(False, "--ldn", help="pool the shipped LDN trials dataset"),
     method: str = typer.Option("REML", help="FE, DL, REML or PM"),
     hartung_knapp: bool = typer.Option(True, "--hk/--no-hk", help="Hartung-Knapp adjustment"),
+    hk_adhoc: bool = typer.Option(
+        True,
+        "--hk-adhoc/--hk-plain",
+        help="Hartung-Knapp with the ad hoc correction max(1, q) (Roever 2015; metafor "
+        "test='adhoc'), or plain (metafor test='knha')",
+    ),
     forest: Path | None = typer.Option(None, help="write a forest plot (.png/.svg)"),
     funnel: Path | None = typer.Option(None, help="write a funnel plot (.png/.svg)"),
     loo: bool = typer.Option(False, "--leave-one-out", help="also print leave-one-out"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Meta-analysis of a CSV of study results (or --ldn for the published LDN trials)."""
-    import pandas as pd
+    try:
+        _meta(file, ldn, method, hartung_knapp, hk_adhoc, forest, funnel, loo, as_json)
+    except (LdnkitError, typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # last resort: the CLI prints one line, never a traceback
+        raise LdnkitError(
+            f"meta: unexpected {type(exc).__name__}: {' '.join(str(exc).split())} "
+            "(please report this input)"
+        ) from None
 
-    from ldnkit.research.meta import effects_from_table, meta_analysis
+
+def _meta(
+    file: Path | None,
+    ldn: bool,
+    method: str,
+    hartung_knapp: bool,
+    hk_adhoc: bool,
+    forest: Path | None,
+    funnel: Path | None,
+    loo: bool,
+    as_json: bool,
+) -> None:
+    from ldnkit.research.meta import meta_analysis, study_effects
     from ldnkit.research.published import load_trials_meta, pooled_ldn_example
 
+    for kind, path in (("forest", forest), ("funnel", funnel)):
+        if path is not None and path.suffix.lower() not in _PLOT_SUFFIXES:
+            raise ValidationError(
+                f"--{kind}", f"{path.name}: use one of {', '.join(sorted(_PLOT_SUFFIXES))}"
+            )
     if ldn:
-        res = pooled_ldn_example(method=method, hartung_knapp=hartung_knapp)
+        res = pooled_ldn_example(method=method, hartung_knapp=hartung_knapp, hk_adhoc=hk_adhoc)
         data = load_trials_meta()
     else:
         if file is None:
             raise ValidationError("file", "give a CSV file or --ldn")
-        if not file.exists():
-            raise ValidationError("file", f"{file} does not exist")
-        labels, yi, vi, measure = effects_from_table(pd.read_csv(file))
+        eff = study_effects(_read_csv(file))
         res = meta_analysis(
-            yi, vi, labels=labels, method=method, hartung_knapp=hartung_knapp, measure=measure
+            eff.yi,
+            eff.vi,
+            labels=eff.labels,
+            method=method,
+            hartung_knapp=hartung_knapp,
+            measure=eff.measure,
+            hk_adhoc=hk_adhoc,
         )
+        res.notes.extend(eff.excluded)
         data = None
     if as_json:
         console.print_json(json.dumps(res.to_dict()))
@@ -300,10 +360,10 @@ def meta_cmd(
             )
         console.print(t)
     if forest:
-        res.plot_forest(forest)
+        _write_plot("forest", res.plot_forest, forest)
         console.print(f"forest plot written to {forest}")
     if funnel:
-        res.plot_funnel(funnel)
+        _write_plot("funnel", res.plot_funnel, funnel)
         console.print(f"funnel plot written to {funnel}")
 
 
