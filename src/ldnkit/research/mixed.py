@@ -256,6 +256,23 @@ def satterthwaite(
             )
             ypppy = uau[k, ll] - float(s_vec[k] @ cmat @ s_vec[ll])
             info[i, j] = -0.5 * tr_pp + ypppy
+    if not np.all(np.linalg.eigvalsh(info) > 0):
+        # not at a strict maximum (a flat or boundary-adjacent likelihood): the expected
+        # information 1/2 tr(P V_k P V_l), always positive definite, as Kenward-Roger uses
+        info = np.array(
+            [
+                [
+                    0.5
+                    * (
+                        tr_w[k, ll]
+                        - 2 * tr_x[k, ll]
+                        + float(np.trace(cmat @ g_mats[k] @ cmat @ g_mats[ll]))
+                    )
+                    for ll in names
+                ]
+                for k in names
+            ]
+        )
     try:
         acov = np.linalg.inv(info)
     except np.linalg.LinAlgError:
@@ -263,6 +280,63 @@ def satterthwaite(
     denom = float(grad @ acov @ grad)
     df = 2 * var**2 / denom if denom > 0 else math.nan
     return float(c @ b), math.sqrt(var), df
+
+
+def _profile_reml(
+    y: NDArray[np.float64], gidx: NDArray[np.int64], x: NDArray[np.float64], gamma: float
+) -> tuple[float, float]:
+    """REML log-likelihood profiled over sigma_e^2 at gamma = sigma_b^2 / sigma_e^2, and the
+    sigma_e^2 that maximises it: H_i = I + gamma J, |H_i| = 1 + m_i gamma."""
+    counts = np.bincount(gidx).astype(float)
+    f = gamma / (1.0 + counts * gamma)
+    ysum = np.bincount(gidx, weights=y)
+    xsum = np.zeros((counts.size, x.shape[1]))
+    np.add.at(xsum, gidx, x)
+    m = x.T @ x - (xsum * f[:, None]).T @ xsum
+    xy = x.T @ y - (xsum * f[:, None]).T @ ysum
+    b = np.linalg.solve(m, xy)
+    r = y - x @ b
+    rsum = np.bincount(gidx, weights=r)
+    rss = float(r @ r - np.sum(f * rsum**2))
+    dof = y.size - x.shape[1]
+    s2e = rss / dof
+    ll = -0.5 * (
+        dof * math.log(s2e) + float(np.sum(np.log1p(counts * gamma))) + np.linalg.slogdet(m)[1]
+    )
+    return float(ll), s2e
+
+
+def _polish(
+    y: NDArray[np.float64],
+    gidx: NDArray[np.int64],
+    x: NDArray[np.float64],
+    s2b: float,
+    s2e: float,
+) -> tuple[float, float]:
+    """statsmodels' REML optimum made exact: it can stop short of the boundary (sigma_b^2 a
+    tiny positive number) or a little off the maximum, and the Satterthwaite df need the
+    true maximum. Profile REML over gamma, starting from statsmodels' value; the boundary
+    gamma = 0 wins when its likelihood is at least as high."""
+    from scipy import optimize
+
+    g0 = max(s2b, 0.0) / s2e if s2e > 0 else 0.0
+    ll0 = _profile_reml(y, gidx, x, 0.0)[0]
+    hi = max(10.0 * g0, 10.0)
+    best = optimize.minimize_scalar(
+        lambda t: -_profile_reml(y, gidx, x, float(np.expm1(t)))[0],
+        bounds=(0.0, math.log1p(hi)),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
+    g = float(np.expm1(best.x))
+    ll_g = -float(best.fun)
+    if g0 > 0:
+        ll_sm = _profile_reml(y, gidx, x, g0)[0]
+        if ll_sm > ll_g:
+            g, ll_g = g0, ll_sm
+    if ll0 >= ll_g - 1e-12 or g <= _BOUNDARY_RATIO:
+        return 0.0, _profile_reml(y, gidx, x, 0.0)[1]
+    return g, _profile_reml(y, gidx, x, g)[1]
 
 
 def random_intercept_contrast(
@@ -310,11 +384,10 @@ def random_intercept_contrast(
         res = sm.MixedLM(yv, full, groups=gidx).fit(
             reml=True, method=["bfgs"], gtol=1e-10, maxiter=2000
         )
-    s2e = float(res.scale)
-    s2b = max(float(np.asarray(res.cov_re)[0, 0]), 0.0)
-    boundary = s2b <= _BOUNDARY_RATIO * s2e
+    gamma, s2e = _polish(yv, gidx, full, float(np.asarray(res.cov_re)[0, 0]), float(res.scale))
+    boundary = gamma == 0.0
+    s2b = gamma * s2e
     if boundary:
-        s2b = 0.0
         notes.append("REML puts the between-patient variance at zero (held fixed for the df)")
     c_full = np.concatenate([[0.0], c])
     est, se, df = satterthwaite(yv, gidx, full, c_full, s2b, s2e, fix_between=boundary)
