@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ldnkit.bounds import check_probability, check_seed
 from ldnkit.errors import LdnkitError, NotFound, ValidationError
 from ldnkit.research.designs import DESIGNS, Design, schedule, schedule_ics
 from ldnkit.research.simulation import Assumptions
@@ -60,6 +61,12 @@ _RESP = typer.Option(1.0, help="fraction of responders (younger-2013: 0.32)")
 _MISSING = typer.Option(0.0, help="probability a diary day is missing")
 _DROPOUT = typer.Option(0.0, help="weekly dropout hazard")
 _CLIP = typer.Option(True, help="bound diaries to the 0-10 scale")
+_MEMORY = typer.Option(
+    None,
+    "--memory-limit",
+    envvar="LDNKIT_MEMORY_LIMIT_BYTES",
+    help="refuse simulations needing more memory than this many bytes (default 4 GiB)",
+)
 
 
 @trial_app.command("design")
@@ -116,13 +123,17 @@ def simulate_cmd(
     missing: float = _MISSING,
     dropout: float = _DROPOUT,
     clip: bool = _CLIP,
+    memory_limit: int | None = _MEMORY,
 ) -> None:
     """Simulate one trial's daily diaries (and lab visits) into a tidy CSV."""
     from ldnkit.research.simulation import simulate
 
     d = _design(name)
     a = _assumptions(effect, responders, missing, dropout, clip)
-    sim = simulate(d, a, n_patients=patients, n_trials=1, seed=seed)
+    seed = check_seed("--seed", seed)
+    sim = simulate(
+        d, a, n_patients=patients, n_trials=1, seed=seed, memory_limit_bytes=memory_limit
+    )
     frame = sim.to_frame(0)
     frame.to_csv(out, index=False)
     console.print(
@@ -157,12 +168,25 @@ def power_cmd(
     target: float | None = typer.Option(None, help="find the sample size for this power"),
     plot: Path | None = typer.Option(None, help="write the power curve (.png/.svg)"),
     dask: str | None = typer.Option(None, help="dask scheduler address, or 'local'"),
+    memory_limit: int | None = _MEMORY,
 ) -> None:
     """Simulated power with its Monte Carlo interval; optional curve and sample size."""
     from ldnkit.research.power import power_curve, sample_size
 
     d = _design(name)
     a = _assumptions(effect, responders, missing, dropout, clip)
+    alpha = check_probability("--alpha", alpha)
+    seed = check_seed("--seed", seed)
+    if target is not None:
+        target = check_probability("--target", target)
+    ns = [patients]
+    if curve:
+        try:
+            ns = [int(x) for x in curve.split(",") if x.strip()]
+        except ValueError:
+            raise ValidationError("--curve", f"{curve!r} is not a list of whole numbers") from None
+        if not ns or min(ns) < 1:
+            raise ValidationError("--curve", "give sample sizes of at least 1, e.g. 10,20,40")
     client = None
     if dask:
         try:
@@ -175,14 +199,20 @@ def power_cmd(
     try:
         if target is not None:
             n, pc = sample_size(
-                d, target, a, n_trials=trials, alpha=alpha, seed=seed, client=client
+                d,
+                target,
+                a,
+                n_trials=trials,
+                alpha=alpha,
+                seed=seed,
+                client=client,
+                memory_limit_bytes=memory_limit,
             )
             _power_table(pc.results)
             console.print(f"Sample size for power {target:.0%}: [bold]{n}[/] patients")
             if plot:
                 pc.plot(plot, target=target)
             return
-        ns = [int(x) for x in curve.split(",")] if curve else [patients]
         total = trials * len(ns)
         with _progress(total) as bar:
             task = bar.add_task("power", total=total)
@@ -195,6 +225,7 @@ def power_cmd(
                 seed=seed,
                 client=client,
                 progress=lambda k: bar.advance(task, k),
+                memory_limit_bytes=memory_limit,
             )
         _power_table(pc.results)
         if len(ns) == 1:

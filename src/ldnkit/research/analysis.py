@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ldnkit.bounds import check_int
 from ldnkit.errors import ValidationError
 from ldnkit.research.mixed import Contrast, RandomInterceptFit, random_intercept_contrast
 
@@ -43,7 +44,11 @@ _PHASE_TREATMENT = {"baseline": "none", "washout": "none", "placebo": "placebo",
 
 def read_trial(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet trial table and check its columns."""
+    if not isinstance(path, (str, Path)):
+        raise ValidationError("file", f"must be a path, got {type(path).__name__}")
     p = Path(path)
+    if p.is_dir():
+        raise ValidationError("file", f"{p} is a folder, not a CSV or Parquet file")
     if not p.exists():
         raise ValidationError("file", f"{p} does not exist")
     try:
@@ -54,6 +59,10 @@ def read_trial(path: str | Path) -> pd.DataFrame:
 
 
 def _validate(frame: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValidationError(
+            "frame", f"must be a table (pandas DataFrame), got {type(frame).__name__}"
+        )
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise ValidationError(
@@ -193,8 +202,7 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
 
     Within-patient designs (every patient has placebo and LDN days) get the crossover
     analysis; a parallel trial (each patient on one arm) goes to `analyze_parallel`."""
-    if summary_days < 1:
-        raise ValidationError("summary_days", "must be at least 1")
+    summary_days = check_int("summary_days", summary_days, 1, 3650)
     df = _validate(frame)
     arms = df[df["treatment"] != "none"].groupby("patient")["treatment"].nunique()
     if (arms == 1).all():
@@ -478,6 +486,7 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
     (the analysis the power simulation uses for `parallel_rct`), plus descriptive outcomes."""
     import statsmodels.formula.api as smf
 
+    summary_days = check_int("summary_days", summary_days, 1, 3650)
     df = _validate(frame)
     notes: list[str] = []
     base = df[df["phase"].str.lower() == "baseline"].groupby("patient")["severity"].mean()

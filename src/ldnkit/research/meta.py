@@ -156,6 +156,8 @@ def _dl(y: NDArray[np.float64], v: NDArray[np.float64]) -> float:
 def tau2_estimate(yi: ArrayLike, vi: ArrayLike, method: str = "REML") -> float:
     """Between-study variance tau^2 by the named estimator (FE gives 0)."""
     y, v = _validate(yi, vi)
+    if not isinstance(method, str):
+        raise ValidationError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
     method = method.upper()
     if method == "FE":
         return 0.0
@@ -174,6 +176,8 @@ def tau2_estimate(yi: ArrayLike, vi: ArrayLike, method: str = "REML") -> float:
 def q_profile_ci(yi: ArrayLike, vi: ArrayLike, level: float = 0.95) -> tuple[float, float]:
     """Q-profile confidence interval for tau^2 (Viechtbauer 2007), independent of the estimator."""
     y, v = _validate(yi, vi)
+    if not isinstance(level, (int, float)) or isinstance(level, bool) or not 0 < level < 1:
+        raise ValidationError("level", f"must be between 0 and 1, got {level!r}")
     df = y.size - 1
     alpha = 1 - level
     lower = _solve_q(y, v, float(stats.chi2.ppf(1 - alpha / 2, df)))
