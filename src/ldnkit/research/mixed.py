@@ -306,6 +306,19 @@ def _profile_reml(
     return float(ll), s2e
 
 
+def _gls(
+    y: NDArray[np.float64], gidx: NDArray[np.int64], x: NDArray[np.float64], gamma: float
+) -> NDArray[np.float64]:
+    """GLS fixed effects at variance ratio gamma (the REML estimates at the polished optimum)."""
+    counts = np.bincount(gidx).astype(float)
+    f = gamma / (1.0 + counts * gamma)
+    ysum = np.bincount(gidx, weights=y)
+    xsum = np.zeros((counts.size, x.shape[1]))
+    np.add.at(xsum, gidx, x)
+    m = x.T @ x - (xsum * f[:, None]).T @ xsum
+    return np.linalg.solve(m, x.T @ y - (xsum * f[:, None]).T @ ysum)
+
+
 def _polish(
     y: NDArray[np.float64],
     gidx: NDArray[np.int64],
@@ -391,7 +404,7 @@ def random_intercept_contrast(
         notes.append("REML puts the between-patient variance at zero (held fixed for the df)")
     c_full = np.concatenate([[0.0], c])
     est, se, df = satterthwaite(yv, gidx, full, c_full, s2b, s2e, fix_between=boundary)
-    fe = dict(zip(cols, (float(v) for v in np.asarray(res.fe_params)[1:]), strict=True))
+    fe = dict(zip(cols, (float(v) for v in _gls(yv, gidx, full, gamma)[1:]), strict=True))
     return RandomInterceptFit(
         Contrast(est, se, df, SATTERTHWAITE, label),
         fe,
