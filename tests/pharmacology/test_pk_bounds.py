@@ -83,6 +83,10 @@ def test_plausible_weights_still_work() -> None:
     res = simulate_population(REG, n=4, weight_kg=np.array([lo, 70.0, 120.0, hi]), keep=0)
     assert res.n == 4
     assert simulate_population(REG, n=4, weight_kg=(80.0, 15.0), seed=2**64).n == 4
+    # one weight per patient, split across chunks with the patients they belong to
+    w = np.linspace(50.0, 120.0, 5)
+    chunked = simulate_population(REG, n=5, weight_kg=w, chunk_size=2, keep=0)  # was ValueError
+    assert chunked.n == 5 and np.all(chunked.metric("cmax_parent") > 0)
 
 
 def _cli(capsys, *args: str) -> tuple[int, str]:

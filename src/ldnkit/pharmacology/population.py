@@ -497,7 +497,10 @@ def simulate_population(
     for i, (size, ss) in enumerate(zip(sizes, seeds, strict=True)):
         k = min(size, keep_left)
         keep_left -= k
-        specs.append(_ChunkSpec(i, size, k, ss, mdl, bnd, regimen, dt_h, weight_kg))
+        w = weight_kg
+        if w is not None and not isinstance(w, tuple) and np.ndim(w) == 1:
+            w = np.asarray(w, dtype=float)[i * chunk_size : i * chunk_size + size]  # per patient
+        specs.append(_ChunkSpec(i, size, k, ss, mdl, bnd, regimen, dt_h, w))
     merge = _Merger(n, chunk_size, keep, regimen.grid(dt_h).size, regimen.days, dt_h)
     if client is not None:
         from distributed import as_completed
