@@ -281,6 +281,15 @@ def test_seed_protocol_fast_path_matches_reported_test() -> None:
     assert res.mixed_model["pvalue"] == pytest.approx(fast.pvalue[0], rel=1e-8)
 
 
+@pytest.mark.parametrize(
+    "groups", [[0, 0, 1, 1, 2, 2], [0, 0, 1, 1, 2, 3]], ids=["balanced", "unbalanced"]
+)
+def test_outcome_without_residual_variation_is_a_clear_error(groups) -> None:
+    x = [[0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]]
+    with pytest.raises(ValidationError, match="no residual variation"):
+        random_intercept_contrast([5.0] * 6, groups, x, [1.0, 0.0])
+
+
 def test_contrast_rejects_bad_inputs() -> None:
     with pytest.raises(ValidationError, match="level"):
         Contrast(1.0, 0.5, 8).conf_int(1.5)

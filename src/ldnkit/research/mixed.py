@@ -166,6 +166,10 @@ def _exact_within(
     b = inv @ (xc.T @ yc)
     sse = float(np.sum((yc - xc @ b) ** 2))
     s2e = sse / df_w
+    if not s2e > 1e-12 * max(float(np.var(y)), 1e-300) or not np.var(y) > 0:
+        raise ValidationError(
+            "y", "the summaries leave no residual variation (an exact fit): nothing to test against"
+        )
     ssb = float(np.sum((ybar - ybar.mean()) ** 2))
     lam = m * ssb / (n_g - 1) if n_g > 1 else math.inf
     boundary = lam < s2e
@@ -300,6 +304,10 @@ def _profile_reml(
     rss = float(r @ r - np.sum(f * rsum**2))
     dof = y.size - x.shape[1]
     s2e = rss / dof
+    if not s2e > 1e-12 * max(float(np.var(y)), 1e-300):
+        raise ValidationError(
+            "y", "the summaries leave no residual variation (an exact fit): nothing to test against"
+        )
     ll = -0.5 * (
         dof * math.log(s2e) + float(np.sum(np.log1p(counts * gamma))) + np.linalg.slogdet(m)[1]
     )
