@@ -155,6 +155,8 @@ def _cli(capsys, *argv: str) -> tuple[int, str]:
         (("trial", "power", "crossover", "--target", "1.5"), "--target"),
         (("trial", "power", "crossover", "--seed", "-3"), "--seed"),
         (("trial", "simulate", "crossover", "--seed", "-1"), "--seed"),
+        (("trial", "power", "crossover", "--effect", "nan"), "assumptions"),
+        (("trial", "simulate", "crossover", "--missing", "inf"), "assumptions"),
         (("trial", "simulate", "crossover", "--patients", "100000000000"), "n_patients"),
         (
             ("trial", "power", "crossover", "--patients", "1000000000", "--trials", "10"),

@@ -47,7 +47,7 @@ __all__ = [
 class Assumptions(BaseModel):
     """Simulation inputs, pain on a 0-10 NRS. Field descriptions cite where each came from."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     baseline_mean: float = Field(
         6.0, description="assumed; FINAL (bruun-2024) enrolled average pain >= 4/10"
