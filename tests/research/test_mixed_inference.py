@@ -279,6 +279,9 @@ def test_seed_protocol_fast_path_matches_reported_test() -> None:
     fast = protocol_fit(sim)
     assert res.mixed_model["df"] == fast.df[0] == 18
     assert res.mixed_model["pvalue"] == pytest.approx(fast.pvalue[0], rel=1e-8)
+    typed = fast.contrast(0)
+    assert typed.p_value == pytest.approx(res.contrast.p_value, rel=1e-8)
+    assert typed.conf_int(0.9) == pytest.approx(res.contrast.conf_int(0.9), rel=1e-8)
 
 
 @pytest.mark.parametrize(

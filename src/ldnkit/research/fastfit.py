@@ -35,7 +35,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from ldnkit.bounds import check_int
 from ldnkit.errors import ValidationError
+from ldnkit.research.mixed import EXACT, Contrast
 
 __all__ = ["FastFit", "ancova_fit", "within_fit"]
 
@@ -64,6 +66,13 @@ class FastFit:
         with np.errstate(invalid="ignore"):
             crit = stats.t.ppf(0.5 + level / 2, self.df)
         return self.estimate - crit * self.se, self.estimate + crit * self.se
+
+    def contrast(self, trial: int = 0, label: str = "ldn - placebo") -> Contrast:
+        """One trial's result as the typed `Contrast` that `trial analyze` reports."""
+        trial = check_int("trial", trial, 0, self.estimate.size - 1)
+        return Contrast(
+            float(self.estimate[trial]), float(self.se[trial]), float(self.df[trial]), EXACT, label
+        )
 
     def reject(self, alpha: float = 0.05) -> NDArray[np.bool_]:
         ok = np.isfinite(self.se) & (self.df > 0)
