@@ -52,6 +52,7 @@ class FastFit:
     n_used: NDArray[np.int64]
     sigma2_within: NDArray[np.float64]
     sigma2_between: NDArray[np.float64]
+    method: str = EXACT  # the reference distribution's name, as `Contrast.method`
 
     @property
     def t(self) -> NDArray[np.float64]:
@@ -71,7 +72,11 @@ class FastFit:
         """One trial's result as the typed `Contrast` that `trial analyze` reports."""
         trial = check_int("trial", trial, 0, self.estimate.size - 1)
         return Contrast(
-            float(self.estimate[trial]), float(self.se[trial]), float(self.df[trial]), EXACT, label
+            float(self.estimate[trial]),
+            float(self.se[trial]),
+            float(self.df[trial]),
+            self.method,
+            label,
         )
 
     def reject(self, alpha: float = 0.05) -> NDArray[np.bool_]:
@@ -169,4 +174,5 @@ def ancova_fit(
         n_used=n_used,
         sigma2_within=s2,
         sigma2_between=np.zeros(t_),
+        method="OLS t (ANCOVA)",
     )
