@@ -547,6 +547,8 @@ def study_effects(frame: Any) -> StudyEffects:
             "csv", f"missing columns: need one of {wanted} (found {', '.join(sorted(cols))})"
         )
     allowed = _MEASURES_FOR.get(need)
+    if allowed is not None and measure is not None:
+        measure = measure.removeprefix("LOG").strip()  # "log OR" names the same measure
     if allowed is not None and measure is not None and measure not in allowed:
         raise ValidationError(
             "measure",
