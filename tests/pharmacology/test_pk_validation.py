@@ -55,7 +55,7 @@ def test_negative_variability_rejected() -> None:
 def test_cli_prints_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pk", "simulate", "--dose", "-3"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: doses_mg[0]") and "\n" not in err
+    assert err.startswith("error: --dose: must be > 0") and "\n" not in err
 
 
 def test_unknown_scenario_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from ldnkit.bounds import check_int, check_memory, check_real, check_seed
 from ldnkit.errors import ValidationError
 from ldnkit.pharmacology import (
     Regimen,
@@ -28,6 +29,14 @@ from ldnkit.pharmacology import (
     simulate_population,
 )
 from ldnkit.yamlio import load_json
+
+MAX_DAYS = 3650  # ten years of daily dosing: longer is a typing error, and memory grows with it
+_MEMORY = typer.Option(
+    None,
+    "--memory-limit",
+    envvar="LDNKIT_MEMORY_LIMIT_BYTES",
+    help="Refuse runs needing more memory than this many bytes (default 4 GiB).",
+)
 
 pk_app = typer.Typer(
     name="pk",
@@ -96,6 +105,17 @@ def _protocol_plan(protocol: str, start: date, timing: str) -> Any:
     return titration_plan(protocol, start, PlanOptions(timing=timing))
 
 
+def _population(regimen: Regimen, **kwargs: Any) -> Any:
+    """`simulate_population` with its errors named by the CLI option (-n is --patients)."""
+    try:
+        return simulate_population(regimen, **kwargs)
+    except ValidationError as exc:
+        option = {"n": "--patients", "dt_h": "--dt", "seed": "--seed"}.get(exc.field)
+        if option is None:
+            raise
+        raise ValidationError(option, exc.reason) from None
+
+
 @pk_app.command("simulate")
 def simulate_cmd(
     dose: float = typer.Option(None, "--dose", help="Daily dose, mg naltrexone hydrochloride."),
@@ -120,8 +140,18 @@ def simulate_cmd(
         None, "--plot", help="Write a PNG/SVG of concentrations and occupancy."
     ),
     json_out: Path = typer.Option(None, "--json", help="Write the result as JSON."),
+    memory_limit: int = _MEMORY,
 ) -> None:
     """Simulate a regimen: a daily dose, a schedule/plan file, or a protocol's titration plan."""
+    bedtime_hour = check_real("--bedtime-hour", bedtime_hour, 0.0, 24.0, hi_open=True)
+    morning_hour = check_real("--morning-hour", morning_hour, 0.0, 24.0, hi_open=True)
+    patients = check_int("--patients", patients, 1)
+    seed = check_seed("--seed", seed)
+    if dt is not None:
+        dt = check_real("--dt", dt, 0.0, 24.0, lo_open=True)
+    if dose is not None:
+        dose = check_real("--dose", dose, 0.0, lo_open=True)
+        days = check_int("--days", days, 1, MAX_DAYS)
     hours = {"bedtime": bedtime_hour, "morning": morning_hour}
     if timing not in hours:
         raise ValidationError("--timing", f"{timing!r} is not bedtime or morning")
@@ -148,11 +178,13 @@ def simulate_cmd(
             raise ValidationError("--start", f"{start!r} is not a date YYYY-MM-DD") from None
         plan = _protocol_plan(protocol, start_date, timing)
         regimen = regimen_from_plan(plan, bedtime_hour, morning_hour)
-    if patients < 1:
-        raise ValidationError("--patients", "need at least one patient")
     console = Console(width=140)
     if patients == 1:
-        sim = simulate(regimen, scenario=scenario, dt_h=0.1 if dt is None else dt)
+        step = 0.1 if dt is None else dt
+        points = round(float(regimen.end_h or 0.0) / step) + 1
+        # trajectories (6 states), concentrations, effect sites and occupancy: ~16 arrays
+        check_memory("--dt", points * 16 * 8, memory_limit, f"{points:,} time points")
+        sim = simulate(regimen, scenario=scenario, dt_h=step)
         console.print(_rich(sim.summary()))
         result: Any = sim
     else:
@@ -165,13 +197,14 @@ def simulate_cmd(
             transient=True,
         ) as bar:
             task = bar.add_task("pk", total=patients)
-            result = simulate_population(
+            result = _population(
                 regimen,
                 n=patients,
                 seed=seed,
                 scenario=scenario,
                 dt_h=1.0 if dt is None else dt,
                 progress=lambda k: bar.advance(task, k),
+                memory_limit_bytes=memory_limit,
             )
         console.print(_rich(result.summary()))
         median = result.daily_hours(0.5)
@@ -195,7 +228,7 @@ def table_cmd(
     doses: str = typer.Option("1.5,3,4.5,50", "--doses", help="Comma-separated daily doses, mg."),
     days: int = typer.Option(14, "--days", help="Days to steady state."),
     hour: float = typer.Option(22.0, "--hour", help="Hour of the daily dose."),
-    patients: int = typer.Option(0, "--patients", "-n", min=0, help="Add population percentiles."),
+    patients: int = typer.Option(0, "--patients", "-n", help="Add population percentiles."),
     seed: int = typer.Option(0, "--seed"),
     markdown: bool = typer.Option(False, "--markdown", help="Print Markdown (for the docs)."),
 ) -> None:
@@ -206,6 +239,13 @@ def table_cmd(
         values = [float(x) for x in doses.split(",") if x.strip()]
     except ValueError:
         raise ValidationError("--doses", f"{doses!r} is not a list of numbers") from None
+    if not values:
+        raise ValidationError("--doses", "give at least one dose")
+    values = [check_real("--doses", v, 0.0, lo_open=True) for v in values]
+    days = check_int("--days", days, 1, MAX_DAYS)
+    hour = check_real("--hour", hour, 0.0, 24.0, hi_open=True)
+    patients = check_int("--patients", patients, 0)
+    seed = check_seed("--seed", seed)
     table = occupancy_table(values, days=days, hour=hour, patients=patients, seed=seed)
     if markdown:
         typer.echo(table.to_markdown())

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ldnkit.errors import NotFound, ValidationError
+from ldnkit.bounds import check_probability, check_seed
+from ldnkit.errors import LdnkitError, NotFound, ValidationError
 from ldnkit.research.designs import DESIGNS, Design, schedule, schedule_ics
 from ldnkit.research.simulation import Assumptions
 
@@ -60,6 +61,12 @@ _RESP = typer.Option(1.0, help="fraction of responders (younger-2013: 0.32)")
 _MISSING = typer.Option(0.0, help="probability a diary day is missing")
 _DROPOUT = typer.Option(0.0, help="weekly dropout hazard")
 _CLIP = typer.Option(True, help="bound diaries to the 0-10 scale")
+_MEMORY = typer.Option(
+    None,
+    "--memory-limit",
+    envvar="LDNKIT_MEMORY_LIMIT_BYTES",
+    help="refuse simulations needing more memory than this many bytes (default 4 GiB)",
+)
 
 
 @trial_app.command("design")
@@ -139,13 +146,17 @@ def simulate_cmd(
     missing: float = _MISSING,
     dropout: float = _DROPOUT,
     clip: bool = _CLIP,
+    memory_limit: int | None = _MEMORY,
 ) -> None:
     """Simulate one trial's daily diaries (and lab visits) into a tidy CSV."""
     from ldnkit.research.simulation import simulate
 
     d = _design(name)
     a = _assumptions(effect, responders, missing, dropout, clip)
-    sim = simulate(d, a, n_patients=patients, n_trials=1, seed=seed)
+    seed = check_seed("--seed", seed)
+    sim = simulate(
+        d, a, n_patients=patients, n_trials=1, seed=seed, memory_limit_bytes=memory_limit
+    )
     frame = sim.to_frame(0)
     frame.to_csv(out, index=False)
     console.print(
@@ -167,11 +178,11 @@ def _progress(total: int) -> Progress:
 def _sample_sizes(text: str) -> list[int]:
     """`--curve` as whole numbers of at least 2 patients, or a one-line error naming it."""
     try:
-        ns = [int(x) for x in text.split(",")]
+        ns = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise ValidationError("--curve", f"{text!r} is not a list of whole numbers") from None
     if not ns or min(ns) < 1:
-        raise ValidationError("--curve", "sample sizes must be at least 1")
+        raise ValidationError("--curve", "give sample sizes of at least 1, e.g. 10,20,40")
     return ns
 
 
@@ -191,14 +202,18 @@ def power_cmd(
     target: float | None = typer.Option(None, help="find the sample size for this power"),
     plot: Path | None = typer.Option(None, help="write the power curve (.png/.svg)"),
     dask: str | None = typer.Option(None, help="dask scheduler address, or 'local'"),
+    memory_limit: int | None = _MEMORY,
 ) -> None:
     """Simulated power with its Monte Carlo interval; optional curve and sample size."""
     from ldnkit.research.power import power_curve, sample_size
 
-    if target is not None and not 0 < target < 1:
-        raise ValidationError("--target", f"{target:g}: a power must lie between 0 and 1")
     d = _design(name)
     a = _assumptions(effect, responders, missing, dropout, clip)
+    alpha = check_probability("--alpha", alpha)
+    seed = check_seed("--seed", seed)
+    if target is not None:
+        target = check_probability("--target", target)
+    ns = _sample_sizes(curve) if curve is not None else [patients]
     client = None
     if dask:
         try:
@@ -211,14 +226,20 @@ def power_cmd(
     try:
         if target is not None:
             n, pc = sample_size(
-                d, target, a, n_trials=trials, alpha=alpha, seed=seed, client=client
+                d,
+                target,
+                a,
+                n_trials=trials,
+                alpha=alpha,
+                seed=seed,
+                client=client,
+                memory_limit_bytes=memory_limit,
             )
             _power_table(pc.results)
             console.print(f"Sample size for power {target:.0%}: [bold]{n}[/] patients")
             if plot:
                 pc.plot(plot, target=target)
             return
-        ns = _sample_sizes(curve) if curve is not None else [patients]
         total = trials * len(ns)
         with _progress(total) as bar:
             task = bar.add_task("power", total=total)
@@ -231,6 +252,7 @@ def power_cmd(
                 seed=seed,
                 client=client,
                 progress=lambda k: bar.advance(task, k),
+                memory_limit_bytes=memory_limit,
             )
         _power_table(pc.results)
         if len(ns) == 1:
@@ -275,6 +297,30 @@ def analyze_cmd(
     console.print(f"report written: {', '.join(str(f) for f in files)}")
 
 
+def _read_csv(file: Path):
+    import pandas as pd
+
+    if not file.exists():
+        raise ValidationError("file", f"{file} does not exist")
+    if file.is_dir():
+        raise ValidationError("file", f"{file} is a folder, not a CSV file")
+    try:
+        return pd.read_csv(file)
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValidationError("file", f"{file.name}: not a readable CSV ({first})") from None
+
+
+_PLOT_SUFFIXES = frozenset({".png", ".svg", ".pdf", ".jpg", ".jpeg"})
+
+
+def _write_plot(kind: str, draw, path: Path) -> None:
+    try:
+        draw(path)
+    except (ValueError, OSError) as exc:
+        raise ValidationError(f"--{kind}", f"cannot write {path} ({exc})") from None
+
+
 def meta_cmd(
     file: Path | None = typer.Argument(
         None, help="CSV: study + yi,vi | yi,se | estimate,ci_lower,ci_upper | m1..n2 | a,b,c,d"
@@ -282,6 +328,12 @@ def meta_cmd(
     ldn: bool = typer.Option(False, "--ldn", help="pool the shipped LDN trials dataset"),
     method: str = typer.Option("REML", help="FE, DL, REML or PM"),
     hartung_knapp: bool = typer.Option(True, "--hk/--no-hk", help="Hartung-Knapp adjustment"),
+    hk_adhoc: bool = typer.Option(
+        True,
+        "--hk-adhoc/--hk-plain",
+        help="Hartung-Knapp with the ad hoc correction max(1, q) (Roever 2015; metafor "
+        "test='adhoc'), or plain (metafor test='knha')",
+    ),
     forest: Path | None = typer.Option(None, help="write a forest plot (.png/.svg)"),
     funnel: Path | None = typer.Option(None, help="write a funnel plot (.png/.svg)"),
     loo: bool = typer.Option(False, "--leave-one-out", help="also print leave-one-out"),
@@ -295,23 +347,58 @@ def meta_cmd(
 ) -> None:
     """Meta-analysis of a CSV of study results (or --ldn for the published LDN trials:
     classical, Bayesian and trial sequential views)."""
-    import pandas as pd
+    try:
+        _meta(
+            file, ldn, method, hartung_knapp, hk_adhoc, forest, funnel, loo, as_json, delta,
+            tau_scale,
+        )
+    except (LdnkitError, typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # last resort: the CLI prints one line, never a traceback
+        raise LdnkitError(
+            f"meta: unexpected {type(exc).__name__}: {' '.join(str(exc).split())} "
+            "(please report this input)"
+        ) from None
 
-    from ldnkit.research.meta import effects_from_table, meta_analysis
+
+def _meta(
+    file: Path | None,
+    ldn: bool,
+    method: str,
+    hartung_knapp: bool,
+    hk_adhoc: bool,
+    forest: Path | None,
+    funnel: Path | None,
+    loo: bool,
+    as_json: bool,
+    delta: float,
+    tau_scale: float,
+) -> None:
+    from ldnkit.research.meta import meta_analysis, study_effects
     from ldnkit.research.published import load_trials_meta, pooled_ldn_example
 
+    for kind, path in (("forest", forest), ("funnel", funnel)):
+        if path is not None and path.suffix.lower() not in _PLOT_SUFFIXES:
+            raise ValidationError(
+                f"--{kind}", f"{path.name}: use one of {', '.join(sorted(_PLOT_SUFFIXES))}"
+            )
     if ldn:
-        res = pooled_ldn_example(method=method, hartung_knapp=hartung_knapp)
+        res = pooled_ldn_example(method=method, hartung_knapp=hartung_knapp, hk_adhoc=hk_adhoc)
         data = load_trials_meta()
     else:
         if file is None:
             raise ValidationError("file", "give a CSV file or --ldn")
-        if not file.exists():
-            raise ValidationError("file", f"{file} does not exist")
-        labels, yi, vi, measure = effects_from_table(pd.read_csv(file))
+        eff = study_effects(_read_csv(file))
         res = meta_analysis(
-            yi, vi, labels=labels, method=method, hartung_knapp=hartung_knapp, measure=measure
+            eff.yi,
+            eff.vi,
+            labels=eff.labels,
+            method=method,
+            hartung_knapp=hartung_knapp,
+            measure=eff.measure,
+            hk_adhoc=hk_adhoc,
         )
+        res.notes.extend(eff.excluded)
         data = None
     bayes = tsa = None
     if ldn:
@@ -373,10 +460,10 @@ def meta_cmd(
             )
         console.print(t)
     if forest:
-        res.plot_forest(forest)
+        _write_plot("forest", res.plot_forest, forest)
         console.print(f"forest plot written to {forest}")
     if funnel:
-        res.plot_funnel(funnel)
+        _write_plot("funnel", res.plot_funnel, funnel)
         console.print(f"funnel plot written to {funnel}")
 
 

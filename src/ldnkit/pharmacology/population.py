@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ldnkit.bounds import check_int, check_memory, check_real, check_seed
 from ldnkit.errors import ValidationError
 from ldnkit.pharmacology.model import propagate
 from ldnkit.pharmacology.occupancy import potency
@@ -50,6 +51,10 @@ METRICS = (
     "last_day_trough",
 )
 PERCENTILES = (5.0, 50.0, 95.0)
+# Body weights an adult LDN patient can plausibly have; outside is a unit or typing error
+# (the model's own normal draws are clipped to 35-200 kg).
+WEIGHT_RANGE_KG = (30.0, 300.0)
+WEIGHT_SD_MAX_KG = 100.0
 MAX_STORED_PATIENTS = 1_000_000  # above this, per-patient metrics are summarised by histograms
 
 # Fixed bins for streaming percentiles when patients are too many to keep: concentrations and
@@ -134,8 +139,8 @@ class PopulationModel:
         weight_kg: float | tuple[float, float] | FloatArray | None = None,
     ) -> PKParameters:
         """Draw `n` patients. `weight_kg`: fixed, (mean, sd) normal, or an array of n weights."""
-        if n < 1:
-            raise ValidationError("n", "need at least one patient")
+        n = check_int("n", n, 1)
+        check_weight(weight_kg, n)
         t = self.typical
         values: dict[str, Any] = {}
         for name, cv in self.cv.items():
@@ -152,8 +157,6 @@ class PopulationModel:
                 w = np.clip(rng.normal(weight_kg[0], weight_kg[1], n), 35.0, 200.0)
             else:
                 w = np.broadcast_to(np.asarray(weight_kg, dtype=float), (n,))
-            if np.any(w <= 0):
-                raise ValidationError("weight_kg", "body weight must be greater than zero")
             ratio = w / self.weight_ref_kg
             for name in _CLEARANCES:
                 values[name] = (
@@ -170,6 +173,52 @@ class PopulationModel:
             for k, v in {**vars(t), **values}.items()
         }
         return PKParameters(**full)
+
+
+def check_weight(weight_kg: Any, n: int) -> None:
+    """Body weight: a number, (mean, sd) or n numbers, each finite and plausible for an adult
+    (WEIGHT_RANGE_KG); raises ValidationError naming `weight_kg`, never a kinetic parameter."""
+    if weight_kg is None:
+        return
+    lo, hi = WEIGHT_RANGE_KG
+    if isinstance(weight_kg, tuple):
+        if len(weight_kg) != 2:
+            raise ValidationError("weight_kg", "give (mean, sd) in kg")
+        check_real("weight_kg.mean", weight_kg[0], lo, hi)
+        check_real("weight_kg.sd", weight_kg[1], 0.0, WEIGHT_SD_MAX_KG)
+        return
+    try:
+        w = np.asarray(weight_kg, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError("weight_kg", f"must be a number of kg, got {weight_kg!r}") from None
+    if w.ndim > 1 or (w.ndim == 1 and w.size != n):
+        raise ValidationError("weight_kg", f"give one weight or {n} weights, got shape {w.shape}")
+    bad = ~np.isfinite(w) | (w < lo) | (w > hi)
+    if np.any(bad):
+        first = float(w.ravel()[np.flatnonzero(bad.ravel())[0]])
+        raise ValidationError(
+            "weight_kg", f"{first!r} kg is not a plausible body weight ({lo:g}-{hi:g} kg)"
+        )
+
+
+def population_memory_bytes(
+    n: int, n_times: int, days: int, steps_per_day: int, chunk_size: int, keep: int
+) -> int:
+    """Bytes `simulate_population` holds at once (local run), counted from its arrays:
+    per chunk, patients x (days x 40 B of daily counters/peaks/troughs + ~2 kB of parameters,
+    state and propagators); for the whole run, per-patient metrics up to MAX_STORED_PATIENTS
+    (48 B each), one 3 x time-points x 8 B sum per chunk plus ~1 kB of seed/spec, the kept
+    trajectories (3 x keep x time points x 4 B) and the day histograms."""
+    c = min(chunk_size, n)
+    n_chunks = -(-n // chunk_size)
+    per_chunk = c * (days * 40 + 2048) + 3 * min(keep, c) * n_times * 4 + 3 * n_times * 8
+    merged = (
+        (n * 48 if n <= MAX_STORED_PATIENTS else 0)
+        + n_chunks * (3 * n_times * 8 + 1024)
+        + 3 * min(keep, n) * n_times * 4
+        + 2 * days * (steps_per_day + 1) * 8
+    )
+    return int(per_chunk + merged)
 
 
 @dataclass
@@ -416,14 +465,28 @@ def simulate_population(
     binding: BindingParameters | None = None,
     client: Any = None,
     progress: Callable[[int], None] | None = None,
+    memory_limit_bytes: int | None = None,
 ) -> PopulationResult:
-    """Simulate `n` virtual patients on `regimen` in chunks (optionally on a Dask `client`)."""
-    if n < 1:
-        raise ValidationError("n", "need at least one patient")
-    if chunk_size < 1:
-        raise ValidationError("chunk_size", "must be at least 1")
-    if not np.isfinite(dt_h) or dt_h <= 0 or abs(24.0 / dt_h - round(24.0 / dt_h)) > 1e-9:
+    """Simulate `n` virtual patients on `regimen` in chunks (optionally on a Dask `client`).
+
+    Every argument is checked before any work: `n` a whole number >= 1, `seed` 0 .. 2^128-1,
+    `dt_h` a step dividing 24 h, `weight_kg` plausible (WEIGHT_RANGE_KG), and the memory the
+    run would hold (`population_memory_bytes`) within `memory_limit_bytes` (default
+    `ldnkit.bounds.DEFAULT_MEMORY_LIMIT_BYTES`), so an impossible size is refused up front
+    with the limit instead of exhausting the machine."""
+    n = check_int("n", n, 1)
+    seed = check_seed("seed", seed)
+    chunk_size = check_int("chunk_size", chunk_size, 1)
+    keep = check_int("keep", keep, 0)
+    dt_h = check_real("dt_h", dt_h, 0.0, 24.0, lo_open=True)
+    if abs(24.0 / dt_h - round(24.0 / dt_h)) > 1e-9:
         raise ValidationError("dt_h", "time step must divide 24 hours")
+    if not isinstance(regimen, Regimen):
+        raise ValidationError("regimen", f"must be a Regimen, got {type(regimen).__name__}")
+    check_weight(weight_kg, n)
+    n_times = round(float(regimen.end_h or 0.0) / dt_h) + 1
+    need = population_memory_bytes(n, n_times, regimen.days, round(24.0 / dt_h), chunk_size, keep)
+    check_memory("n", need, memory_limit_bytes, f"{n:,} patients x {n_times:,} time points")
     name = scenario or pk_evidence().default_scenario
     mdl = model or PopulationModel.from_evidence(name)
     bnd = binding or binding_parameters(name)
@@ -434,7 +497,10 @@ def simulate_population(
     for i, (size, ss) in enumerate(zip(sizes, seeds, strict=True)):
         k = min(size, keep_left)
         keep_left -= k
-        specs.append(_ChunkSpec(i, size, k, ss, mdl, bnd, regimen, dt_h, weight_kg))
+        w = weight_kg
+        if w is not None and not isinstance(w, tuple) and np.ndim(w) == 1:
+            w = np.asarray(w, dtype=float)[i * chunk_size : i * chunk_size + size]  # per patient
+        specs.append(_ChunkSpec(i, size, k, ss, mdl, bnd, regimen, dt_h, w))
     merge = _Merger(n, chunk_size, keep, regimen.grid(dt_h).size, regimen.days, dt_h)
     if client is not None:
         from distributed import as_completed
@@ -530,8 +596,11 @@ def with_scenario(model: PopulationModel, ke0: float, ke0m: float) -> Population
 
 __all__ = [
     "METRICS",
+    "WEIGHT_RANGE_KG",
     "PopulationModel",
     "PopulationResult",
+    "check_weight",
+    "population_memory_bytes",
     "simulate_population",
     "with_scenario",
 ]

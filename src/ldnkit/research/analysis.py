@@ -15,7 +15,6 @@ changes; and the correlation of baseline ESR with response (younger-2009).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ldnkit.bounds import check_int
 from ldnkit.errors import ValidationError
+from ldnkit.research.mixed import Contrast, RandomInterceptFit, random_intercept_contrast
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -43,7 +44,11 @@ _PHASE_TREATMENT = {"baseline": "none", "washout": "none", "placebo": "placebo",
 
 def read_trial(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet trial table and check its columns."""
+    if not isinstance(path, (str, Path)):
+        raise ValidationError("file", f"must be a path, got {type(path).__name__}")
     p = Path(path)
+    if p.is_dir():
+        raise ValidationError("file", f"{p} is a folder, not a CSV or Parquet file")
     if not p.exists():
         raise ValidationError("file", f"{p} does not exist")
     try:
@@ -54,6 +59,10 @@ def read_trial(path: str | Path) -> pd.DataFrame:
 
 
 def _validate(frame: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValidationError(
+            "frame", f"must be a table (pandas DataFrame), got {type(frame).__name__}"
+        )
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise ValidationError(
@@ -97,12 +106,13 @@ class TrialAnalysis:
     phase_table: pd.DataFrame
     patient_table: pd.DataFrame
     percent_reduction: dict[str, float]
-    mixed_model: dict[str, float]
+    mixed_model: dict[str, Any]
     responders: pd.DataFrame
     thresholds: pd.DataFrame
     esr: dict[str, float]
     daily_means: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    contrast: Contrast | None = None  # typed LDN - placebo result: estimate, se, df, p, conf_int
 
     def summary(self) -> str:
         mm = self.mixed_model
@@ -119,7 +129,8 @@ class TrialAnalysis:
             f"percentage points (paired t p = {pr['pvalue']:.3g})",
             f"Mixed model (REML, random intercept), LDN - placebo: {mm['estimate']:.3f} "
             f"(SE {mm['se']:.3f}, 95% CI {mm['ci_lower']:.3f} to {mm['ci_upper']:.3f}, "
-            f"p = {mm['pvalue']:.3g})",
+            f"t({mm['df']:.4g}) = {mm['statistic']:.3f}, p = {mm['pvalue']:.3g}; "
+            f"{mm['inference']})",
             "",
             "Responders (reduction from baseline):",
             self.responders.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
@@ -191,8 +202,7 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
 
     Within-patient designs (every patient has placebo and LDN days) get the crossover
     analysis; a parallel trial (each patient on one arm) goes to `analyze_parallel`."""
-    if summary_days < 1:
-        raise ValidationError("summary_days", "must be at least 1")
+    summary_days = check_int("summary_days", summary_days, 1, 3650)
     df = _validate(frame)
     arms = df[df["treatment"] != "none"].groupby("patient")["treatment"].nunique()
     if (arms == 1).all():
@@ -257,7 +267,8 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
         "pvalue": float(t.pvalue),
     }
 
-    mixed = _mixed_model(df, pt, first_day)
+    mixed, mixed_fit = _mixed_model(df, pt, first_day)
+    notes.extend(mixed_fit.notes)
 
     resp_rows = []
     for cut in (30, 50):
@@ -339,18 +350,18 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
         esr=esr,
         daily_means=daily,
         notes=notes,
+        contrast=mixed_fit.contrast,
     )
 
 
 def _mixed_model(
     df: pd.DataFrame, pt: pd.DataFrame, first_day: dict[str, pd.Series]
-) -> dict[str, float]:
+) -> tuple[dict[str, Any], RandomInterceptFit]:
     """Primary analysis, the same model as the power simulation (`power.protocol_fit`):
     randomised crossover: period summaries ~ period + treatment; fixed-order protocol:
     baseline, placebo and LDN summaries ~ phase; random intercept per patient, REML;
-    LDN minus placebo contrast."""
-    import statsmodels.formula.api as smf
-
+    LDN minus placebo contrast with small-sample t inference (`research.mixed`): the exact
+    within-patient t on complete data, Satterthwaite degrees of freedom otherwise."""
     rows = []
     crossover = "sequence" in df.columns and df["sequence"].nunique() > 1
     for patient, r in pt.iterrows():
@@ -372,30 +383,32 @@ def _mixed_model(
                 }
             )
     data = pd.DataFrame(rows)
-    formula = "y ~ ldn + period2" if crossover else "y ~ placebo + ldn"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = smf.mixedlm(formula, data, groups=data["patient"]).fit(
-            reml=True, method=["bfgs"], gtol=1e-10, maxiter=2000
-        )
-    c = np.array(
-        [1.0 if k == "ldn" else -1.0 if k == "placebo" else 0.0 for k in res.fe_params.index]
+    cols = ["ldn", "period2"] if crossover else ["placebo", "ldn"]
+    weights = np.array([1.0 if k == "ldn" else -1.0 if k == "placebo" else 0.0 for k in cols])
+    fit = random_intercept_contrast(
+        data["y"].to_numpy(),
+        data["patient"].to_numpy(),
+        data[cols].to_numpy(),
+        weights,
+        names=cols,
     )
-    est = float(c @ res.fe_params.to_numpy())
-    cov = res.cov_params().loc[res.fe_params.index, res.fe_params.index].to_numpy()
-    se = float(math.sqrt(c @ cov @ c))
-    z = est / se
-    return {
-        "estimate": est,
-        "se": se,
-        "ci_lower": est - 1.959963984540054 * se,
-        "ci_upper": est + 1.959963984540054 * se,
-        "pvalue": float(2 * stats.norm.sf(abs(z))),
-        "patient_variance": float(res.cov_re.iloc[0, 0]),
-        "residual_variance": float(res.scale),
-        "n_observations": float(len(data)),
+    con = fit.contrast
+    lo, hi = con.conf_int(0.95)
+    out: dict[str, Any] = {
+        "estimate": con.estimate,
+        "se": con.se,
+        "df": con.df,
+        "statistic": con.statistic,
+        "ci_lower": lo,
+        "ci_upper": hi,
+        "pvalue": con.p_value,
+        "patient_variance": fit.sigma2_between,
+        "residual_variance": fit.sigma2_within,
+        "n_observations": float(fit.n_obs),
         "period_adjusted": float(crossover),
+        "inference": con.method,
     }
+    return out, fit
 
 
 @dataclass
@@ -473,6 +486,7 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
     (the analysis the power simulation uses for `parallel_rct`), plus descriptive outcomes."""
     import statsmodels.formula.api as smf
 
+    summary_days = check_int("summary_days", summary_days, 1, 3650)
     df = _validate(frame)
     notes: list[str] = []
     base = df[df["phase"].str.lower() == "baseline"].groupby("patient")["severity"].mean()

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from ldnkit.bounds import check_int, check_real
 from ldnkit.errors import ValidationError
 
 Treatment = Literal["none", "placebo", "ldn", "active"]
@@ -38,7 +39,7 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Phase(_Model):
@@ -214,9 +215,22 @@ def _biweekly_visits(total_days: int, first: list[str]) -> list[Visit]:
     return visits
 
 
+MAX_WEEKS = 520  # ten years: longer is a typing error (and every day costs simulation memory)
+MAX_DOSE_MG = 50.0  # the licensed full naltrexone dose; "low dose" designs stay far below
+
+
+def _weeks(name: str, value: object, lo: int = 1) -> int:
+    return check_int(name, value, lo, MAX_WEEKS)
+
+
+def _dose(name: str, value: object) -> float:
+    return check_real(name, value, 0.0, MAX_DOSE_MG, lo_open=True)
+
+
 def younger_2009_crossover(dose_mg: float = 4.5) -> Design:
     """The seeds' single-blind fixed-order protocol: baseline 2 w, placebo 2 w, LDN 8 w,
     washout 2 w; daily symptom diary; bi-weekly lab visits; baseline ESR (seed 000)."""
+    dose_mg = _dose("dose_mg", dose_mg)
     phases = [
         Phase(name="baseline", start_day=0, days=14, role="baseline"),
         Phase(name="placebo", start_day=14, days=14, role="treatment", period=1),
@@ -245,6 +259,9 @@ def younger_2009_crossover(dose_mg: float = 4.5) -> Design:
 
 def parallel_rct(weeks: int = 12, baseline_weeks: int = 2, dose_mg: float = 4.5) -> Design:
     """Double-blind parallel RCT (the FINAL layout, Bruun 2024): run-in, then LDN or placebo."""
+    weeks = _weeks("weeks", weeks)
+    baseline_weeks = _weeks("baseline_weeks", baseline_weeks)
+    dose_mg = _dose("dose_mg", dose_mg)
     base = baseline_weeks * 7
     phases = [
         Phase(name="baseline", start_day=0, days=base, role="baseline"),
@@ -274,6 +291,10 @@ def two_period_crossover(
     period_weeks: int = 8, washout_weeks: int = 2, baseline_weeks: int = 2, dose_mg: float = 4.5
 ) -> Design:
     """Randomised AB/BA crossover with washout (Younger 2013, Bested 2023, Beaudette 2023)."""
+    period_weeks = _weeks("period_weeks", period_weeks)
+    washout_weeks = _weeks("washout_weeks", washout_weeks, 0)
+    baseline_weeks = _weeks("baseline_weeks", baseline_weeks)
+    dose_mg = _dose("dose_mg", dose_mg)
     b, p, w = baseline_weeks * 7, period_weeks * 7, washout_weeks * 7
     phases = [Phase(name="baseline", start_day=0, days=b, role="baseline")]
     phases.append(Phase(name="period 1", start_day=b, days=p, role="treatment", period=1))
@@ -313,8 +334,15 @@ def n_of_1(cycles: int = 3, period_weeks: int = 2, doses: tuple[float, ...] = (4
     dose with placebo within the same patient. Each cycle's order is randomised by
     `randomisation.n_of_1_orders`; the design lists both orders as sequences.
     """
+    cycles = check_int("cycles", cycles, None, 52)
     if cycles < 2:
         raise ValidationError("cycles", "an N-of-1 comparison needs at least 2 cycles")
+    period_weeks = _weeks("period_weeks", period_weeks)
+    if isinstance(doses, (str, bytes)) or not hasattr(doses, "__iter__"):
+        raise ValidationError("doses", f"give a list of doses in mg, got {doses!r}")
+    doses = tuple(_dose("doses", d) for d in doses)
+    if cycles * len(doses) * period_weeks > MAX_WEEKS:
+        raise ValidationError("cycles", f"the design would last more than {MAX_WEEKS} weeks")
     if not doses or any(d <= 0 for d in doses) or list(doses) != sorted(set(doses)):
         raise ValidationError("doses", "give distinct positive doses in ascending order")
     d = period_weeks * 7
@@ -377,8 +405,16 @@ class ScheduleRow(_Model):
     assessments: list[str]
 
 
+def _check_design(design: object) -> None:
+    if not isinstance(design, Design):
+        raise ValidationError("design", f"must be a Design, got {type(design).__name__}")
+
+
 def schedule(design: Design, start: date | None = None, daily: bool = False) -> list[ScheduleRow]:
     """The schedule of assessments: one row per visit (or per day with `daily`)."""
+    _check_design(design)
+    if start is not None and not isinstance(start, date):
+        raise ValidationError("start", f"must be a date, got {start!r}")
     by_day = {v.day: v for v in design.visits}
     rows = []
     for day in range(design.total_days):
@@ -399,6 +435,9 @@ def schedule(design: Design, start: date | None = None, daily: bool = False) -> 
 
 def schedule_ics(design: Design, start: date) -> bytes:
     """The visit calendar as an iCalendar file (all-day events), for study coordinators."""
+    _check_design(design)
+    if not isinstance(start, date):
+        raise ValidationError("start", f"must be a date, got {start!r}")
     from icalendar import Calendar, Event
 
     cal = Calendar()

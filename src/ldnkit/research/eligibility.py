@@ -26,7 +26,7 @@ _SOURCES = ["seed-benchchem-2025", "stanford-ldn-fm", "younger-2009"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TrialCriteria(_Model):

@@ -17,7 +17,11 @@ the boundary s_b^2 = 0 applies and s^2 = (SSE_within + m SS_between) / (N(m-1) -
 The GLS estimate of b equals the within OLS estimate (for any variance values) and
 Var(b) = s_e^2 (Xc' Xc)^-1. This is exactly what statsmodels MixedLM (REML) returns on
 complete balanced data; the tests check it to 1e-6. Tests use t with the within degrees of
-freedom N(m-1) - p, exact for this balanced design.
+freedom N(m-1) - p, exact for this balanced design, and the same `research.mixed` inference
+`trial analyze` reports: REML + Satterthwaite gives these very df whenever REML's s_b^2 > 0.
+At the REML boundary (s_b^2 = 0) the SE keeps the within-patient s_e^2, so the test stays
+the exact t (REML's pooled variance with those df would reject a true null too often);
+`sigma2_within` still reports REML's pooled value there.
 
 Patients with a missing summary are dropped trial by trial (complete-case analysis; the
 per-trial X'X is then recomputed, so the closed form stays exact for the completers).
@@ -31,7 +35,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from ldnkit.bounds import check_int
 from ldnkit.errors import ValidationError
+from ldnkit.research.mixed import EXACT, Contrast
 
 __all__ = ["FastFit", "ancova_fit", "within_fit"]
 
@@ -46,6 +52,7 @@ class FastFit:
     n_used: NDArray[np.int64]
     sigma2_within: NDArray[np.float64]
     sigma2_between: NDArray[np.float64]
+    method: str = EXACT  # the reference distribution's name, as `Contrast.method`
 
     @property
     def t(self) -> NDArray[np.float64]:
@@ -60,6 +67,17 @@ class FastFit:
         with np.errstate(invalid="ignore"):
             crit = stats.t.ppf(0.5 + level / 2, self.df)
         return self.estimate - crit * self.se, self.estimate + crit * self.se
+
+    def contrast(self, trial: int = 0, label: str = "ldn - placebo") -> Contrast:
+        """One trial's result as the typed `Contrast` that `trial analyze` reports."""
+        trial = check_int("trial", trial, 0, self.estimate.size - 1)
+        return Contrast(
+            float(self.estimate[trial]),
+            float(self.se[trial]),
+            float(self.df[trial]),
+            self.method,
+            label,
+        )
 
     def reject(self, alpha: float = 0.05) -> NDArray[np.bool_]:
         ok = np.isfinite(self.se) & (self.df > 0)
@@ -108,7 +126,7 @@ def within_fit(
         boundary = lam < s2e
         s2 = np.where(boundary, (sse + m * ssb) / (df_w + df_b), s2e)
         s2b = np.where(boundary, 0.0, (lam - s2e) / m)
-        var = np.einsum("p,tpq,q->t", c, inv, c) * s2
+        var = np.einsum("p,tpq,q->t", c, inv, c) * s2e
         se = np.where(good, np.sqrt(var), np.nan)
     return FastFit(
         estimate=np.where(good, b @ c, np.nan),
@@ -156,4 +174,5 @@ def ancova_fit(
         n_used=n_used,
         sigma2_within=s2,
         sigma2_between=np.zeros(t_),
+        method="OLS t (ANCOVA)",
     )

@@ -32,27 +32,71 @@ __all__ = [
     "METHODS",
     "LeaveOneOut",
     "MetaResult",
+    "StudyEffects",
     "effects_from_table",
     "meta_analysis",
     "q_profile_ci",
+    "study_effects",
     "tau2_estimate",
 ]
 
 
+# Inverse-variance weights 1/vi beyond these limits overflow sums of w^3 (REML scoring) or
+# make every other study's weight vanish below double precision: refuse, naming the study.
+_VI_MIN = 1e-100
+_VI_MAX = 1e100
+_VI_RATIO = 1e12
+_Y_MAX = 1e100
+
+
+def _floats(name: str, values: ArrayLike) -> NDArray[np.float64]:
+    """A 1-d float array, or a ValidationError naming the parameter and the study."""
+    seq = np.asarray(values, dtype=object).ravel()
+    out = np.empty(seq.size)
+    for i, val in enumerate(seq):
+        if isinstance(val, (bool, np.bool_)):
+            raise ValidationError(name, f"study {i + 1}: {val!r} is not a number")
+        try:
+            out[i] = float(val)
+        except (TypeError, ValueError):
+            raise ValidationError(name, f"study {i + 1}: {val!r} is not a number") from None
+    return out
+
+
 def _validate(yi: ArrayLike, vi: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    y = np.asarray(yi, dtype=float).ravel()
-    v = np.asarray(vi, dtype=float).ravel()
+    y = _floats("yi", yi)
+    v = _floats("vi", vi)
     if y.shape != v.shape:
         raise ValidationError("vi", f"{v.size} variances for {y.size} estimates")
     if y.size < 2:
         raise ValidationError("yi", "a meta-analysis needs at least 2 studies")
     if not np.all(np.isfinite(y)):
-        raise ValidationError("yi", "every estimate must be a finite number")
+        bad = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise ValidationError("yi", f"every estimate must be a finite number (study {bad + 1})")
+    if np.any(np.abs(y) > _Y_MAX):
+        bad = int(np.flatnonzero(np.abs(y) > _Y_MAX)[0])
+        raise ValidationError("yi", f"study {bad + 1}: {y[bad]:g} is out of range (|yi| <= 1e100)")
     if not np.all(np.isfinite(v)) or np.any(v < 0):
         bad = int(np.flatnonzero(~np.isfinite(v) | (v < 0))[0])
         raise ValidationError("vi", f"negative or missing variance {v[bad]!r} (study {bad + 1})")
     if np.any(v == 0):
-        raise ValidationError("vi", "a variance of zero gives an infinite weight")
+        bad = int(np.flatnonzero(v == 0)[0])
+        raise ValidationError(
+            "vi", f"a variance of zero gives an infinite weight (study {bad + 1})"
+        )
+    if v.min() < _VI_MIN or v.max() > _VI_MAX:
+        bad = int(np.argmin(v) if v.min() < _VI_MIN else np.argmax(v))
+        raise ValidationError(
+            "vi", f"study {bad + 1}: variance {v[bad]:g} is outside 1e-100 to 1e100 (check units)"
+        )
+    if v.max() / v.min() > _VI_RATIO:
+        lo, hi = int(np.argmin(v)), int(np.argmax(v))
+        raise ValidationError(
+            "vi",
+            f"study {lo + 1}'s variance {v[lo]:g} is {v[hi] / v[lo]:.3g} times smaller than "
+            f"study {hi + 1}'s ({v[hi]:g}); weights more unequal than 1e12 cannot be pooled "
+            "reliably in double precision (check the variances' units)",
+        )
     return y, v
 
 
@@ -112,6 +156,8 @@ def _dl(y: NDArray[np.float64], v: NDArray[np.float64]) -> float:
 def tau2_estimate(yi: ArrayLike, vi: ArrayLike, method: str = "REML") -> float:
     """Between-study variance tau^2 by the named estimator (FE gives 0)."""
     y, v = _validate(yi, vi)
+    if not isinstance(method, str):
+        raise ValidationError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
     method = method.upper()
     if method == "FE":
         return 0.0
@@ -130,6 +176,8 @@ def tau2_estimate(yi: ArrayLike, vi: ArrayLike, method: str = "REML") -> float:
 def q_profile_ci(yi: ArrayLike, vi: ArrayLike, level: float = 0.95) -> tuple[float, float]:
     """Q-profile confidence interval for tau^2 (Viechtbauer 2007), independent of the estimator."""
     y, v = _validate(yi, vi)
+    if not isinstance(level, (int, float)) or isinstance(level, bool) or not 0 < level < 1:
+        raise ValidationError("level", f"must be between 0 and 1, got {level!r}")
     df = y.size - 1
     alpha = 1 - level
     lower = _solve_q(y, v, float(stats.chi2.ppf(1 - alpha / 2, df)))
@@ -179,6 +227,8 @@ class MetaResult:
     weights: NDArray[np.float64]
     measure: str = "effect"
     extra: dict[str, Any] = field(default_factory=dict)
+    hk_adhoc: bool = False  # Hartung-Knapp with the ad hoc variance correction max(1, q)
+    notes: list[str] = field(default_factory=list)  # e.g. studies left out, and why
 
     @property
     def k(self) -> int:
@@ -212,6 +262,7 @@ class MetaResult:
                 method=self.method,
                 hartung_knapp=self.hartung_knapp,
                 level=self.level,
+                hk_adhoc=self.hk_adhoc,
             )
             lo, hi = r.conf_int()
             out.append(
@@ -226,6 +277,8 @@ class MetaResult:
             "method": self.method,
             "measure": self.measure,
             "hartung_knapp": self.hartung_knapp,
+            "hk_adhoc": self.hk_adhoc,
+            "notes": list(self.notes),
             "level": self.level,
             "estimate": self.estimate,
             "se": self.se,
@@ -260,7 +313,12 @@ class MetaResult:
         pct = round(self.level * 100)
         lines = [
             f"{model} (k = {self.k}{est}"
-            + ("; Hartung-Knapp adjustment" if self.hartung_knapp else "")
+            + (
+                "; Hartung-Knapp adjustment"
+                + (" with ad hoc variance correction max(1, q)" if self.hk_adhoc else "")
+                if self.hartung_knapp
+                else ""
+            )
             + ")",
             "",
         ]
@@ -288,6 +346,7 @@ class MetaResult:
         lines += ["", f"{'study':<32} {'yi':>9} {'se':>8} {'weight':>8}"]
         for lab, y, v, w in zip(self.labels, self.yi, self.vi, self.weights, strict=True):
             lines.append(f"{lab[:32]:<32} {y:>9.4f} {math.sqrt(v):>8.4f} {w:>7.2f}%")
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -318,23 +377,38 @@ def meta_analysis(
     hartung_knapp: bool = False,
     level: float = 0.95,
     measure: str = "effect",
+    hk_adhoc: bool = True,
 ) -> MetaResult:
     """Pool study estimates `yi` with sampling variances `vi`.
 
     method: FE (inverse variance, tau^2 = 0), DL (DerSimonian-Laird), REML or PM (Paule-Mandel).
-    hartung_knapp: rescale the SE by the weighted residual variance and use t_{k-1} (Hartung &
+    hartung_knapp: rescale the SE by the weighted residual variance q and use t_{k-1} (Hartung &
     Knapp 2001; metafor's test="knha"), advised when k is small, as it is for LDN.
+    hk_adhoc (default): use max(1, q) instead of q, the ad hoc variance correction of Roever,
+    Knapp & Friede 2015 (BMC Med Res Methodol 15:99; metafor's test="adhoc"), so the
+    Hartung-Knapp interval is never narrower than the normal-theory one. Without it a q below 1
+    (studies agreeing more closely than their variances predict, common when tau^2 = 0 and k is
+    small) shrinks the interval, and q = 0 (identical estimates) gives SE 0; with
+    hk_adhoc=False that case is refused.
     The prediction interval is mu +/- crit * sqrt(tau^2 + SE^2) with the same critical value
     as the CI (metafor's convention).
     """
     y, v = _validate(yi, vi)
-    if not 0 < level < 1:
+    if not isinstance(level, (int, float)) or isinstance(level, bool) or not 0 < level < 1:
         raise ValidationError("level", f"must be between 0 and 1, got {level!r}")
+    if not isinstance(method, str):
+        raise ValidationError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+    if not isinstance(hartung_knapp, (bool, np.bool_)):
+        raise ValidationError("hartung_knapp", f"must be true or false, got {hartung_knapp!r}")
+    if not isinstance(hk_adhoc, (bool, np.bool_)):
+        raise ValidationError("hk_adhoc", f"must be true or false, got {hk_adhoc!r}")
     method = method.upper()
     if method not in METHODS:
         raise ValidationError("method", f"unknown method {method!r} (use {', '.join(METHODS)})")
     k = y.size
-    labs = list(labels) if labels is not None else [f"study {i + 1}" for i in range(k)]
+    labs = (
+        [str(lab) for lab in labels] if labels is not None else [f"study {i + 1}" for i in range(k)]
+    )
     if len(labs) != k:
         raise ValidationError("labels", f"{len(labs)} labels for {k} studies")
 
@@ -349,6 +423,14 @@ def meta_analysis(
     df: int | None = None
     if hartung_knapp:
         q = float(np.sum(w * (y - mu) ** 2) / (k - 1))
+        if hk_adhoc:
+            q = max(1.0, q)
+        elif q <= 0:
+            raise ValidationError(
+                "hartung_knapp",
+                "the estimates agree exactly (q = 0), so the unmodified Hartung-Knapp SE is 0; "
+                "use the ad hoc correction max(1, q) (hk_adhoc=True, the default)",
+            )
         se = math.sqrt(q / sw)
         df = k - 1
     statistic = mu / se
@@ -392,6 +474,7 @@ def meta_analysis(
         prediction_interval=(mu - half, mu + half),
         weights=100.0 * w / w.sum(),
         measure=measure,
+        hk_adhoc=bool(hartung_knapp and hk_adhoc),
     )
 
 
@@ -404,13 +487,49 @@ _COLUMN_SETS = (
 )
 
 
-def effects_from_table(frame: Any) -> tuple[list[str], list[float], list[float], str]:
+_MEASURES_FOR = {
+    ("m1", "sd1", "n1", "m2", "sd2", "n2"): ("MD", "SMD"),
+    ("a", "b", "c", "d"): ("OR", "RR"),
+}
+
+
+@dataclass(frozen=True)
+class StudyEffects:
+    """Per-study effects read from a table, with the studies left out and why."""
+
+    labels: list[str]
+    yi: list[float]
+    vi: list[float]
+    measure: str
+    excluded: list[str] = field(default_factory=list)
+
+    def as_tuple(self) -> tuple[list[str], list[float], list[float], str]:
+        return self.labels, self.yi, self.vi, self.measure
+
+
+def _cell(row: dict[str, Any], col: str, label: str) -> float:
+    """One numeric cell, or a ValidationError naming the column and the study."""
+    val = row[col]
+    try:
+        x = float(val)
+    except (TypeError, ValueError):
+        raise ValidationError(col, f"study {label!r}: {val!r} is not a number") from None
+    if not math.isfinite(x):
+        raise ValidationError(col, f"study {label!r}: a value is missing or not finite")
+    return x
+
+
+def study_effects(frame: Any) -> StudyEffects:
     """Labels, yi, vi and measure from a table with one of the accepted column sets:
     yi+vi, yi+se, estimate+ci_lower+ci_upper, m1..n2 (MD/SMD by `measure`, default SMD),
-    or a,b,c,d counts (RR/OR by `measure`, default OR). `study` labels the rows."""
+    or a,b,c,d counts (OR/RR by `measure`, default OR; 0.5 added to every cell of a study
+    with a zero cell, as metafor's escalc; double-zero studies are left out with a note).
+    `study` labels the rows. Every bad cell raises a ValidationError naming its column."""
     from ldnkit.research import effect_sizes as es
 
     cols = set(frame.columns)
+    if len(frame) == 0:
+        raise ValidationError("csv", "the table has no rows")
     labels = (
         [str(s) for s in frame["study"]]
         if "study" in cols
@@ -427,33 +546,64 @@ def effects_from_table(frame: Any) -> tuple[list[str], list[float], list[float],
         raise ValidationError(
             "csv", f"missing columns: need one of {wanted} (found {', '.join(sorted(cols))})"
         )
+    allowed = _MEASURES_FOR.get(need)
+    if allowed is not None and measure is not None:
+        measure = measure.removeprefix("LOG").strip()  # "log OR" names the same measure
+    if allowed is not None and measure is not None and measure not in allowed:
+        raise ValidationError(
+            "measure",
+            f"unknown measure {measure!r} for {','.join(need)} columns (use {' or '.join(allowed)})",
+        )
     rows = frame.to_dict(orient="records")
-    try:
+    ys: list[float] = []
+    vs: list[float] = []
+    kept: list[str] = []
+    excluded: list[str] = []
+    for lab, r in zip(labels, rows, strict=True):
+        vals = {c: _cell(r, c, lab) for c in need}
         if need == ("yi", "vi"):
-            return (
-                labels,
-                [float(r["yi"]) for r in rows],
-                [float(r["vi"]) for r in rows],
-                (measure or "effect"),
-            )
-        if need == ("yi", "se"):
-            return (
-                labels,
-                [float(r["yi"]) for r in rows],
-                [float(r["se"]) ** 2 for r in rows],
-                (measure or "effect"),
-            )
-        if need == ("estimate", "ci_lower", "ci_upper"):
-            e = [es.from_ci(r["estimate"], r["ci_lower"], r["ci_upper"]) for r in rows]
-            return labels, [x.yi for x in e], [x.vi for x in e], measure or "effect"
-        if need[0] == "m1":
+            y, v = vals["yi"], vals["vi"]
+            if v <= 0:
+                raise ValidationError("vi", f"study {lab!r}: variance {v:g} must be positive")
+        elif need == ("yi", "se"):
+            y, se = vals["yi"], vals["se"]
+            if se <= 0:
+                raise ValidationError(
+                    "se", f"study {lab!r}: standard error {se:g} must be positive"
+                )
+            v = se**2
+        elif need == ("estimate", "ci_lower", "ci_upper"):
+            e = es.from_ci(vals["estimate"], vals["ci_lower"], vals["ci_upper"])
+            y, v = e.yi, e.vi
+        elif need[0] == "m1":
             fn = es.mean_difference if measure == "MD" else es.standardised_mean_difference
-            e = [fn(r["m1"], r["sd1"], r["n1"], r["m2"], r["sd2"], r["n2"]) for r in rows]
-            return labels, [x.yi for x in e], [x.vi for x in e], measure or "SMD"
-        fn = es.log_risk_ratio if measure == "RR" else es.log_odds_ratio
-        e = [fn(r["a"], r["b"], r["c"], r["d"]) for r in rows]
-        return labels, [x.yi for x in e], [x.vi for x in e], f"log {measure or 'OR'}"
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ValidationError):
-            raise
-        raise ValidationError("csv", f"non-numeric value in {'/'.join(need)} ({exc})") from None
+            e = fn(vals["m1"], vals["sd1"], vals["n1"], vals["m2"], vals["sd2"], vals["n2"])
+            y, v = e.yi, e.vi
+        else:
+            a, b, c, d = vals["a"], vals["b"], vals["c"], vals["d"]
+            if min(a, b, c, d) >= 0 and a + b > 0 and c + d > 0 and es.is_double_zero(a, b, c, d):
+                what = "no events" if a == 0 and c == 0 else "only events"
+                excluded.append(f"{lab}: {what} in both groups (double-zero study), left out")
+                continue
+            fn = es.log_risk_ratio if measure == "RR" else es.log_odds_ratio
+            try:
+                e = fn(a, b, c, d)
+            except ValidationError as exc:
+                raise ValidationError(exc.field, f"study {lab!r}: {exc.reason}") from None
+            y, v = e.yi, e.vi
+        ys.append(y)
+        vs.append(v)
+        kept.append(lab)
+    if need[0] == "a":
+        out_measure = f"log {measure or 'OR'}"
+    elif need[0] == "m1":
+        out_measure = measure or "SMD"
+    else:
+        out_measure = measure or "effect"
+    return StudyEffects(kept, ys, vs, out_measure, excluded)
+
+
+def effects_from_table(frame: Any) -> tuple[list[str], list[float], list[float], str]:
+    """Labels, yi, vi and measure from a table (see `study_effects`, which also says which
+    studies were left out)."""
+    return study_effects(frame).as_tuple()

@@ -21,10 +21,16 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from ldnkit.bounds import check_int, check_memory, check_probability, check_real, check_seed
 from ldnkit.errors import ValidationError
 from ldnkit.research.designs import Design
 from ldnkit.research.fastfit import FastFit, ancova_fit, within_fit
-from ldnkit.research.simulation import Assumptions, SimulatedTrials, simulate
+from ldnkit.research.simulation import (
+    Assumptions,
+    SimulatedTrials,
+    simulate,
+    simulation_memory_bytes,
+)
 
 __all__ = [
     "PowerCurve",
@@ -38,6 +44,9 @@ __all__ = [
     "protocol_fit",
     "sample_size",
 ]
+
+
+MAX_TRIALS = 10_000_000  # Monte Carlo SE 0.00016 at p = 0.5: more is a typing error
 
 
 def protocol_design_matrix(
@@ -153,6 +162,7 @@ def mixedlm_fit(
     import statsmodels.formula.api as smf
 
     design = sim.design
+    trial = check_int("trial", trial, 0, sim.n_trials - 1)
     if design.kind not in ("crossover", "single_blind_fixed_order"):
         raise ValidationError("design.kind", "the MixedLM reference covers crossover designs")
     names, x, contrast, cols = protocol_design_matrix(design, sim.sequence)
@@ -269,8 +279,16 @@ def _chunk(
     n_trials: int,
     seed: np.random.SeedSequence,
     alpha: float,
+    memory_limit_bytes: int | None = None,
 ) -> tuple[int, NDArray[np.float64], NDArray[np.float64]]:
-    sim = simulate(design, assumptions, n_patients=n_patients, n_trials=n_trials, seed=seed)
+    sim = simulate(
+        design,
+        assumptions,
+        n_patients=n_patients,
+        n_trials=n_trials,
+        seed=seed,
+        memory_limit_bytes=memory_limit_bytes,
+    )
     fit = protocol_fit(sim)
     return int(fit.reject(alpha).sum()), fit.estimate, fit.se
 
@@ -285,17 +303,33 @@ def estimate_power(
     chunk: int = 500,
     client: Any | None = None,
     progress: Callable[[int], None] | None = None,
+    memory_limit_bytes: int | None = None,
 ) -> PowerResult:
     """Simulate and analyse `n_trials` trials; `client` (a dask.distributed Client) spreads
     the chunks over a cluster with the same per-chunk seeds, hence the same result."""
-    if not 0 < alpha < 1:
-        raise ValidationError("alpha", f"must be between 0 and 1, got {alpha!r}")
+    alpha = check_probability("alpha", alpha)
+    if not isinstance(design, Design):
+        raise ValidationError("design", f"must be a Design, got {type(design).__name__}")
+    if assumptions is not None and not isinstance(assumptions, Assumptions):
+        raise ValidationError("assumptions", "must be an Assumptions object")
+    n_patients = check_int("n_patients", n_patients, 1)
+    n_trials = check_int("n_trials", n_trials, 1, MAX_TRIALS)
+    seed = check_seed("seed", seed)
+    chunk = check_int("chunk", chunk, 1)
+    check_memory(
+        "n_patients",
+        simulation_memory_bytes(min(chunk, n_trials), n_patients, design.total_days),
+        memory_limit_bytes,
+        f"chunks of {min(chunk, n_trials):,} trials x {n_patients:,} patients",
+    )
     a = assumptions or Assumptions()
     sizes = [min(chunk, n_trials - i) for i in range(0, n_trials, chunk)]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     if client is not None:
         futures = [
-            client.submit(_chunk, design, a, n_patients, s, sd, alpha, pure=False)
+            client.submit(
+                _chunk, design, a, n_patients, s, sd, alpha, memory_limit_bytes, pure=False
+            )
             for s, sd in zip(sizes, seeds, strict=True)
         ]
         parts = client.gather(futures)
@@ -304,7 +338,7 @@ def estimate_power(
     else:
         parts = []
         for s, sd in zip(sizes, seeds, strict=True):
-            parts.append(_chunk(design, a, n_patients, s, sd, alpha))
+            parts.append(_chunk(design, a, n_patients, s, sd, alpha, memory_limit_bytes))
             if progress:
                 progress(s)
     return PowerResult(
@@ -377,11 +411,26 @@ def power_curve(
     seed: int = 0,
     client: Any | None = None,
     progress: Callable[[int], None] | None = None,
+    memory_limit_bytes: int | None = None,
 ) -> PowerCurve:
+    """Power at each sample size in `ns` (common random numbers: the same seed at each n)."""
+    if isinstance(ns, (str, bytes)) or not hasattr(ns, "__iter__"):
+        raise ValidationError("ns", f"give a list of sample sizes, got {ns!r}")
+    ns = [check_int("ns", n, 1) for n in ns]
+    if not ns:
+        raise ValidationError("ns", "give at least one sample size")
     return PowerCurve(
         [
             estimate_power(
-                design, assumptions, n, n_trials, alpha, seed, client=client, progress=progress
+                design,
+                assumptions,
+                n,
+                n_trials,
+                alpha,
+                seed,
+                client=client,
+                progress=progress,
+                memory_limit_bytes=memory_limit_bytes,
             )
             for n in ns
         ]
@@ -397,15 +446,27 @@ def sample_size(
     seed: int = 0,
     n_max: int = 400,
     client: Any | None = None,
+    memory_limit_bytes: int | None = None,
 ) -> tuple[int, PowerCurve]:
     """Smallest n (a multiple of the number of sequences) whose simulated power reaches
     `target`, by doubling then bisection; returns it with every point evaluated."""
+    target = check_probability("target", target)
+    n_max = check_int("n_max", n_max, 2)
     step = len(design.sequences)
     cache: dict[int, PowerResult] = {}
 
     def pw(n: int) -> float:
         if n not in cache:
-            cache[n] = estimate_power(design, assumptions, n, n_trials, alpha, seed, client=client)
+            cache[n] = estimate_power(
+                design,
+                assumptions,
+                n,
+                n_trials,
+                alpha,
+                seed,
+                client=client,
+                memory_limit_bytes=memory_limit_bytes,
+            )
         return cache[n].power
 
     lo, hi = step * 2, step * 2
@@ -429,7 +490,15 @@ def analytic_crossover_power(
 ) -> float:
     """Exact power of the AB/BA crossover t-test (noncentral t, df n - 2): the treatment
     estimate is (mean d_AB - mean d_BA)/2 with d the period-2-minus-period-1 difference."""
-    n1, n2 = n_per_sequence
+    if isinstance(n_per_sequence, (str, bytes)) or len(n_per_sequence) != 2:
+        raise ValidationError("n_per_sequence", "give the two sequence sizes (n1, n2)")
+    n1 = check_int("n_per_sequence", n_per_sequence[0], 1)
+    n2 = check_int("n_per_sequence", n_per_sequence[1], 1)
+    if n1 + n2 < 3:
+        raise ValidationError("n_per_sequence", "the t-test needs n1 + n2 >= 3 (df >= 1)")
+    effect = check_real("effect", effect)
+    sd_diff = check_real("sd_diff", sd_diff, 0.0, lo_open=True)
+    alpha = check_probability("alpha", alpha)
     se = sd_diff / 2 * math.sqrt(1 / n1 + 1 / n2)
     df = n1 + n2 - 2
     nc = effect / se

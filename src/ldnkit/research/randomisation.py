@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ldnkit.bounds import check_int, check_seed
 from ldnkit.errors import ValidationError
 from ldnkit.research.designs import Design
 
@@ -28,6 +29,9 @@ class Allocation:
     arm: str
 
 
+MAX_PER_STRATUM = 1_000_000  # larger lists are a typing error, not a trial
+
+
 def randomisation_list(
     design: Design,
     n_per_stratum: int,
@@ -36,6 +40,16 @@ def randomisation_list(
     seed: int = 0,
 ) -> list[Allocation]:
     """Allocations to the design's sequences/arms, `n_per_stratum` in each stratum."""
+    if not isinstance(design, Design):
+        raise ValidationError("design", f"must be a Design, got {type(design).__name__}")
+    n_per_stratum = check_int("n_per_stratum", n_per_stratum, None, MAX_PER_STRATUM)
+    seed = check_seed("seed", seed)
+    if isinstance(strata, (str, bytes)):
+        raise ValidationError("strata", "give a list of stratum names")
+    strata = [str(s) for s in strata]
+    if isinstance(block_sizes, (str, bytes)):
+        raise ValidationError("block_sizes", "give a list of block sizes")
+    block_sizes = [check_int("block_sizes", b, 1, 1000) for b in block_sizes]
     arms = [s.name for s in design.sequences]
     k = len(arms)
     if k < 2:
@@ -67,6 +81,8 @@ def randomisation_list(
 
 def n_of_1_orders(cycles: int, seed: int = 0) -> list[str]:
     """For an N-of-1 trial: the order within each cycle ("LDN first" / "placebo first")."""
+    cycles = check_int("cycles", cycles, None, 1000)
+    seed = check_seed("seed", seed)
     if cycles < 1:
         raise ValidationError("cycles", "must be at least 1")
     rng = np.random.default_rng(seed)

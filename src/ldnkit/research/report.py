@@ -71,6 +71,19 @@ def _esr(res: TrialAnalysis, path: Path) -> Path:
     return path
 
 
+def _contrast_table(mm: dict[str, Any]) -> list[str]:
+    """The primary contrast with the t reference distribution the p-value and CI come from
+    (the same inference as the power simulation, `ldnkit.research.mixed`)."""
+    return [
+        "| contrast | estimate | SE | df | t | p | 95% CI | inference |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| LDN - placebo | {mm['estimate']:.4f} | {mm['se']:.4f} | {mm['df']:.4g} | "
+        f"{mm['statistic']:.3f} | {mm['pvalue']:.4g} | {mm['ci_lower']:.4f} to "
+        f"{mm['ci_upper']:.4f} | {mm['inference']} |",
+        "",
+    ]
+
+
 def write_trial_report(res: TrialAnalysis, outdir: Path) -> list[Path]:
     """Everything a reader needs, in `outdir`; returns the files written."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -91,6 +104,7 @@ def write_trial_report(res: TrialAnalysis, outdir: Path) -> list[Path]:
         res.summary(),
         "```",
         "",
+        *_contrast_table(res.mixed_model),
         "![Daily course](course.png)",
         "",
         "![Responders](responders.png)",

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from ldnkit.bounds import check_int, check_memory, check_seed
 from ldnkit.errors import ValidationError
 from ldnkit.research.designs import Design
 
@@ -39,13 +40,14 @@ __all__ = [
     "SimulatedTrials",
     "exposure_curves",
     "simulate",
+    "simulation_memory_bytes",
 ]
 
 
 class Assumptions(BaseModel):
     """Simulation inputs, pain on a 0-10 NRS. Field descriptions cite where each came from."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     baseline_mean: float = Field(
         6.0, description="assumed; FINAL (bruun-2024) enrolled average pain >= 4/10"
@@ -152,7 +154,9 @@ class SimulatedTrials:
     ) -> dict[str, NDArray[np.float64]]:
         """Mean observed pain per phase (the last `last_days` days of treatment periods,
         the whole phase otherwise): the per-period summaries the protocol analyses."""
-        last = self.design.summary_days if last_days is None else last_days
+        last = (
+            self.design.summary_days if last_days is None else check_int("last_days", last_days, 1)
+        )
         out = {}
         with np.errstate(invalid="ignore"):
             for ph in self.design.phases:
@@ -169,6 +173,7 @@ class SimulatedTrials:
 
     def to_frame(self, trial: int = 0) -> Any:
         """One simulated trial as the tidy table `analysis.analyze_trial` reads."""
+        trial = check_int("trial", trial, 0, self.n_trials - 1)
         import pandas as pd
 
         d = self.design.total_days
@@ -202,20 +207,43 @@ class SimulatedTrials:
         return pd.concat(frames, ignore_index=True)
 
 
+def simulation_memory_bytes(n_trials: int, n_patients: int, days: int) -> int:
+    """Bytes `simulate` holds at once: the daily diary buffer (8 B per trial-patient-day),
+    the missing-day draws and dropout mask (9 B more), and ~20 per-patient arrays."""
+    return int(n_trials * n_patients * (days * 17 + 160))
+
+
 def simulate(
     design: Design,
     assumptions: Assumptions | None = None,
     n_patients: int = 30,
     n_trials: int = 1000,
     seed: int | np.random.SeedSequence = 0,
+    memory_limit_bytes: int | None = None,
 ) -> SimulatedTrials:
     """Simulate `n_trials` trials of `n_patients`, allocated to sequences in balanced blocks
-    (patient i gets sequence i mod S, i.e. a completed permuted-block list)."""
+    (patient i gets sequence i mod S, i.e. a completed permuted-block list).
+
+    Sizes are checked first: whole numbers, and the arrays the run holds
+    (`simulation_memory_bytes`) within `memory_limit_bytes` (default 4 GiB)."""
+    if not isinstance(design, Design):
+        raise ValidationError("design", f"must be a Design, got {type(design).__name__}")
+    if assumptions is not None and not isinstance(assumptions, Assumptions):
+        raise ValidationError("assumptions", "must be an Assumptions object")
     a = assumptions or Assumptions()
+    n_patients = check_int("n_patients", n_patients)
+    n_trials = check_int("n_trials", n_trials)
     if n_patients < 1:
         raise ValidationError("n_patients", "must be at least 1")
     if n_trials < 1:
         raise ValidationError("n_trials", "must be at least 1")
+    seed = check_seed("seed", seed)
+    check_memory(
+        "n_patients",
+        simulation_memory_bytes(n_trials, n_patients, design.total_days),
+        memory_limit_bytes,
+        f"{n_trials:,} trials x {n_patients:,} patients x {design.total_days:,} days",
+    )
     rng = np.random.default_rng(seed)
     t_, n, d = n_trials, n_patients, design.total_days
     seq = np.arange(n) % len(design.sequences)
