@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import process
@@ -725,16 +725,3 @@ def recognise_text(text: str, evidence: Evidence | None = None) -> Recognition:
 def recognise(med: Medication, evidence: Evidence | None = None) -> Recognition:
     """Recognise a chart medication: its codes first, then its name."""
     return recogniser(evidence or default_evidence()).medication(med.name, med.codes)
-
-
-def codings_from_fhir(concept: Any) -> tuple[Coding, ...]:
-    """The codings of a FHIR CodeableConcept as core `Coding`s (malformed ones skipped)."""
-    if not isinstance(concept, dict):
-        return ()
-    out = []
-    for c in concept.get("coding") or []:
-        if isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"].strip():
-            system = c.get("system") if isinstance(c.get("system"), str) else ""
-            display = c.get("display") if isinstance(c.get("display"), str) else None
-            out.append(Coding(system=system or "unknown", code=c["code"], display=display))
-    return tuple(out)
