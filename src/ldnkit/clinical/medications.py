@@ -192,9 +192,10 @@ class MatchEvidence:
 
 @dataclass(frozen=True)
 class Recognition:
-    """What one medication line (and its codes) contains, with the evidence for each part."""
+    """What one medication line (and its codes) contains, with the evidence for each part.
 
-    text: str
+    `strength_mg` is read only where it matters (naltrexone lines: LDN or standard dose)."""
+
     ingredients: tuple[Ingredient, ...]
     matches: tuple[MatchEvidence, ...]
     form: NaltrexoneForm | None = None
@@ -205,22 +206,29 @@ class Recognition:
     ambiguous: tuple[str, ...] = ()
     sources: tuple[str, ...] = field(default=())
 
+    # Derived once at construction (a Recognition is memoised and read many times).
+    opioids: tuple[Ingredient, ...] = field(init=False, repr=False, compare=False)
+    peripheral: tuple[Ingredient, ...] = field(init=False, repr=False, compare=False)
+    has_naltrexone: bool = field(init=False, repr=False, compare=False)
+    opioid_summary: str = field(init=False, repr=False, compare=False)
+    opioid_sources: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        opioids = tuple(i for i in self.ingredients if i.concern == "opioid")
+        put(self, "opioids", opioids)
+        put(self, "peripheral", tuple(i for i in self.ingredients if i.concern == "peripheral"))
+        put(self, "has_naltrexone", any(i.concern == "naltrexone" for i in self.ingredients))
+        put(self, "opioid_summary", self.describe(opioids) if opioids else "")
+        srcs = [s for i in opioids for s in (*self.klass_of(i).sources, *i.sources)]
+        if opioids and self.washout is not None:
+            srcs += self.washout.sources
+        put(self, "opioid_sources", tuple(dict.fromkeys(srcs)))
+
     @property
     def recognised(self) -> bool:
         """True when at least one ingredient was named and no part was left unexplained."""
         return bool(self.ingredients) and not self.unknown and not self.ambiguous
-
-    @property
-    def opioids(self) -> tuple[Ingredient, ...]:
-        return tuple(i for i in self.ingredients if i.concern == "opioid")
-
-    @property
-    def peripheral(self) -> tuple[Ingredient, ...]:
-        return tuple(i for i in self.ingredients if i.concern == "peripheral")
-
-    @property
-    def has_naltrexone(self) -> bool:
-        return any(i.concern == "naltrexone" for i in self.ingredients)
 
     def klass_of(self, ingredient: Ingredient) -> MedClass:
         """The class a finding names: a product may say more (a cough syrup) than the drug."""
@@ -296,12 +304,20 @@ _RXNORM_SYSTEMS = {
 }
 
 
+_WITH = re.compile(r"\bw/(?=\s|[a-z])")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+
+
 def _normalise(text: str) -> str:
     """Lower-case ASCII with chart shorthands spelled out ("w/" -> with, "#3" -> 3)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    low = ascii_text.lower().replace("#", " ")
-    low = re.sub(r"\bw/(?=\s|[a-z])", " with ", low)
-    return re.sub(r"(?<=\d),(?=\d{3}\b)", "", low)  # 50,000 units -> 50000
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    low = text.lower().replace("#", " ")
+    if "w/" in low:
+        low = _WITH.sub(" with ", low)
+    if "," in low:
+        low = _THOUSANDS.sub("", low)  # 50,000 units -> 50000
+    return low
 
 
 def _split_names(name: str) -> tuple[str, ...]:
@@ -319,11 +335,25 @@ def _system_kind(system: str) -> str | None:
     return None
 
 
-@dataclass
 class _Token:
-    text: str
-    segment: int
-    used: bool = False
+    """A word of a medication line while it is being matched."""
+
+    __slots__ = ("segment", "text", "used")
+
+    def __init__(self, text: str, segment: int) -> None:
+        self.text = text
+        self.segment = segment
+        self.used = False
+
+
+# (matches, unexplained words, ambiguous spellings, all words, names naltrexone)
+_Stage = tuple[
+    tuple[tuple[tuple[str, ...], "_ProductData | None", "MatchEvidence"], ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    frozenset[str],
+    bool,
+]
 
 
 class Recogniser:
@@ -400,15 +430,32 @@ class Recogniser:
         self._atc_rules = sorted(data.atc_rules, key=lambda r: -len(r.prefix))
         for r in self._atc_rules:
             self._class(r.klass, f"atc_rules.{r.prefix}")
-        self._max_len = max(len(k) for k in self._names)
-        self._single = sorted(
-            {k[0] for k in self._names if len(k) == 1 and len(k[0]) >= 4 and k[0].isalpha()}
+        lengths: dict[str, set[int]] = {}
+        for k in self._names:
+            lengths.setdefault(k[0], set()).add(len(k))
+        # For each first token, the name lengths to try, longest first.
+        self._lengths = {t: tuple(sorted(ls, reverse=True)) for t, ls in lengths.items()}
+        # Numbers that are part of a name ("tylenol 3", "df 118") or a marker ("380").
+        self._kept_numbers = frozenset(
+            w
+            for words in (*self._names, *(o for m in data.depot_markers for o in m.any_of))
+            for w in words
+            if w[:1].isdigit()
         )
+        single = {k[0] for k in self._names if len(k) == 1 and len(k[0]) >= 4 and k[0].isalpha()}
+        # Candidates by length: an 82% similarity leaves at most a 2-letter length difference
+        # for words up to 13 letters, 3 beyond, so only nearby lengths are scored.
+        self._single_by_len: dict[int, list[str]] = {}
+        for name in sorted(single):
+            self._single_by_len.setdefault(len(name), []).append(name)
         self._single_owner = {k[0]: v[0] for k, v in self._names.items() if len(k) == 1}
         self._first_tokens = {k[0] for k in self._names}
         self.ldn_max_mg = ev.dosing.general.maximum_mg.max
         self.text = lru_cache(maxsize=65_536)(self._text)
         self.codes = lru_cache(maxsize=16_384)(self._codes)
+        self._match = lru_cache(maxsize=65_536)(self._match_uncached)
+        self._assembled = lru_cache(maxsize=65_536)(self._assembled_uncached)
+        self.medication = lru_cache(maxsize=65_536)(self._medication)
 
     def _class(self, klass: str, where: str) -> MedClass:
         if klass not in self.classes:
@@ -423,43 +470,56 @@ class Recogniser:
             self._names[key] = (ingredients, product)
 
     # -- text -----------------------------------------------------------------------------
-    def _tokens(self, text: str) -> list[_Token]:
+    def _tokens(self, text: str) -> list[tuple[str, int]]:
+        """(token, segment) pairs; segments are the parts between combination separators."""
         norm = _normalise(text)
-        out: list[_Token] = []
+        out: list[tuple[str, int]] = []
         segment = 0
         pos = 0
         for sep in [*_SEPARATORS.finditer(norm), None]:
             end = sep.start() if sep is not None else len(norm)
             for raw in _RAW_TOKEN.findall(norm[pos:end]):
-                glued = not raw.isalpha() and not _NUMBER.fullmatch(raw)
-                if glued and raw not in self._first_tokens:
-                    out += [_Token(t, segment) for t in _SPLIT_GLUED.findall(raw)]
-                else:
-                    out.append(_Token(raw, segment))
+                if raw.isalpha() or raw in self._first_tokens or _NUMBER.fullmatch(raw):
+                    out.append((raw, segment))
+                else:  # glued: oxycodone5mg, q6h
+                    out += [(t, segment) for t in _SPLIT_GLUED.findall(raw)]
             if sep is not None:
                 pos = sep.end()
                 segment += 1
         return out
 
     def _text(self, text: str) -> Recognition:
-        tokens = self._tokens(text)
+        """Recognise one line. Numbers that no name or marker uses are masked before the
+        (memoised) matching, so lines differing only in strength or frequency share it; the
+        strength itself is read per line, and matters only for naltrexone."""
+        pairs = self._tokens(text)
+        kept = self._kept_numbers
+        key = tuple((w, seg) if not w[0].isdigit() or w in kept else ("#", seg) for w, seg in pairs)
+        stage = self._match(key)
+        strength = _strength_mg(pairs) if stage[4] else None
+        return self._assembled(key, strength)
+
+    def _match_uncached(self, key: tuple[tuple[str, int], ...]) -> _Stage:
+        tokens = [_Token(w, seg) for w, seg in key]
         found: list[tuple[tuple[str, ...], _ProductData | None, MatchEvidence]] = []
         i = 0
         while i < len(tokens):
             hit = None
-            for length in range(min(self._max_len, len(tokens) - i), 0, -1):
-                key = tuple(t.text for t in tokens[i : i + length])
-                if key in self._names:
-                    hit = (key, length)
+            for length in self._lengths.get(tokens[i].text, ()):
+                if i + length > len(tokens):
+                    continue
+                names_key = tuple(t.text for t in tokens[i : i + length])
+                if names_key in self._names:
+                    hit = (names_key, length)
                     break
             if hit is None:
                 i += 1
                 continue
-            key, length = hit
-            ings, product = self._names[key]
+            names_key, length = hit
+            ings, product = self._names[names_key]
             for t in tokens[i : i + length]:
                 t.used = True
-            alias = " ".join(key)
+            alias = " ".join(names_key)
             found += [(ings, product, MatchEvidence(ing, "exact", alias, alias)) for ing in ings]
             i += length
         ambiguous: list[str] = []
@@ -497,8 +557,20 @@ class Recogniser:
             found += [
                 (ings, product, MatchEvidence(ing, "fuzzy", alias, tok.text, score)) for ing in ings
             ]
-        unknown = self._unexplained(tokens)
-        return self._assemble(text, tokens, found, unknown, ambiguous)
+        has_naltrexone = any("naltrexone" in ings for ings, _, _ in found)
+        return (
+            tuple(found),
+            self._unexplained(tokens),
+            tuple(ambiguous),
+            frozenset(t.text for t in tokens),
+            has_naltrexone,
+        )
+
+    def _assembled_uncached(
+        self, key: tuple[tuple[str, int], ...], strength: Decimal | None
+    ) -> Recognition:
+        found, unknown, ambiguous, words, _ = self._match(key)
+        return self._assemble(words, found, unknown, ambiguous, strength)
 
     def _fuzzy(self, token: str) -> tuple[str, float] | str | None:
         """The one name `token` misspells, a description of a tie, or None.
@@ -510,9 +582,15 @@ class Recogniser:
         score within 3 points the token is not read as either: screening asks instead.
         """
         cutoff = 85.0 if len(token) >= 7 else 83.0
+        spread = 2 if len(token) <= 13 else 3
+        choices = [
+            c
+            for n in range(len(token) - spread, len(token) + spread + 1)
+            for c in self._single_by_len.get(n, ())
+        ]
         hits = process.extract(
             token,
-            self._single,
+            choices,
             scorer=OSA.normalized_similarity,
             processor=None,
             limit=4,
@@ -547,13 +625,12 @@ class Recogniser:
 
     def _assemble(
         self,
-        text: str,
-        tokens: list[_Token],
+        words: frozenset[str],
         found: Sequence[tuple[tuple[str, ...], _ProductData | None, MatchEvidence]],
         unknown: tuple[str, ...],
         ambiguous: Sequence[str],
+        strength: Decimal | None,
     ) -> Recognition:
-        words = {t.text for t in tokens}
         ids = list(dict.fromkeys(m.ingredient for _, _, m in found))
         ingredients = tuple(self.ingredients[i] for i in ids)
         products = [p for _, p, _ in found if p is not None]
@@ -563,7 +640,6 @@ class Recogniser:
         form: NaltrexoneForm | None = None
         washout: Washout | None = None
         klass_override: MedClass | None = None
-        strength = _strength_mg(tokens)
         for p in products:
             sources += p.sources
             if p.klass is not None:
@@ -595,7 +671,6 @@ class Recogniser:
         if washout is not None:
             sources += washout.sources
         return Recognition(
-            text=text,
             ingredients=ingredients,
             matches=tuple(m for _, _, m in found),
             form=form,
@@ -637,8 +712,10 @@ class Recogniser:
             )
         return key
 
-    def medication(self, name: str, codes: tuple[Coding, ...] = ()) -> Recognition:
-        """Recognise a medication line and its codes; codes win, text can only add risk."""
+    def _medication(self, name: str, codes: tuple[Coding, ...] = ()) -> Recognition:
+        """Recognise a medication line and its codes; codes win, text can only add risk.
+
+        Called as `medication` (memoised per distinct name and codes)."""
         from_text = self.text(name) if not codes else self._text_with_displays(name, codes)
         coded = self.codes(codes) if codes else ()
         if not coded:
@@ -662,7 +739,6 @@ class Recogniser:
         if washout is not None:
             sources += washout.sources
         return Recognition(
-            text=name,
             ingredients=ingredients,
             matches=tuple(matches),
             form=form,
@@ -689,12 +765,12 @@ def _drug_like(word: str) -> bool:
     return len(word) >= 3 and word.isalpha() and word not in _NOISE
 
 
-def _strength_mg(tokens: Sequence[_Token]) -> Decimal | None:
+def _strength_mg(pairs: Sequence[tuple[str, int]]) -> Decimal | None:
     """The first strength written with a unit (4.5 mg, 50mg, 500 mcg) in milligrams."""
-    for a, b in itertools.pairwise(tokens):
-        if b.text in _UNIT_FACTOR and _NUMBER.fullmatch(a.text):
+    for (a, _), (b, _) in itertools.pairwise(pairs):
+        if b in _UNIT_FACTOR and _NUMBER.fullmatch(a):
             try:
-                return Decimal(a.text) * _UNIT_FACTOR[b.text]
+                return Decimal(a) * _UNIT_FACTOR[b]
             except InvalidOperation:
                 return None
     return None

@@ -107,13 +107,8 @@ def _medication_findings(patient: Patient, on: date, ev: Evidence) -> list[Findi
 
 def _opioid_finding(ev: Evidence, med: Medication, rec: Recognition, on: date) -> Finding:
     washout = rec.washout or recogniser(ev).washouts["standard"]
-    what = rec.describe(rec.opioids)
-    sources = tuple(
-        dict.fromkeys(
-            [s for i in rec.opioids for s in (*rec.klass_of(i).sources, *i.sources)]
-            + list(washout.sources)
-        )
-    )
+    what = rec.opioid_summary
+    sources = rec.opioid_sources
     if med.active:
         return _finding(ev, "ACTIVE_OPIOID", extra_sources=sources, drug=med.name, what=what)
     if med.last_dose is None:
