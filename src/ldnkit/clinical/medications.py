@@ -283,7 +283,7 @@ _NOISE_WORDS = """
     constipation diarrhea diarrhoea nausea vomiting inflammation arthritis joint joints knee
     fibromyalgia supplement supplements vitamin vitamins only also then if until total
     maintenance prn  approx about usual current currently ongoing long term short
-    mouthwash unknown other
+    mouthwash unknown other system systems pamoate hfa
 """
 _NOISE = frozenset(_NOISE_WORDS.split())
 
