@@ -326,6 +326,15 @@ def test_atc_code_wins_over_uninformative_text() -> None:
     assert "ATC N02AA05" in a.findings[0].message
 
 
+def test_snomed_substance_code_is_read() -> None:
+    med = {
+        "name": "Regular medicine",
+        "codes": [{"system": "http://snomed.info/sct", "code": "55452001"}],
+    }
+    a = _screen(med)
+    assert a.status == "contraindicated" and "SNOMED CT 55452001" in a.findings[0].message
+
+
 def test_rxnorm_code_wins_over_a_non_opioid_brand_text() -> None:
     # The text says Tylenol (paracetamol); the RxNorm ingredient is oxycodone.
     med = {"name": "Tylenol", "codes": [{"system": RXNORM, "code": "7804"}]}

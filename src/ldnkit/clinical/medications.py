@@ -87,6 +87,7 @@ class _IngredientData(_Rec):
     washout: Literal["standard", "long_acting"]
     atc: list[str]
     rxnorm: list[str]
+    snomed: list[str] = Field(default_factory=list)
     names: list[str] = Field(min_length=1)
     sources: list[str] = Field(min_length=1)
 
@@ -296,6 +297,13 @@ _UNIT_FACTOR |= {u: Decimal("0.001") for u in ("mcg", "ug", "microgram", "microg
 _UNIT_FACTOR |= {u: Decimal(1000) for u in ("g", "gm", "gram", "grams")}
 
 _ATC_SYSTEMS = {"http://www.whocc.no/atc", "https://www.whocc.no/atc", "atc", "whocc"}
+_SNOMED_SYSTEMS = {
+    "http://snomed.info/sct",
+    "https://snomed.info/sct",
+    "snomed",
+    "sct",
+    "snomed ct",
+}
 _RXNORM_SYSTEMS = {
     "http://www.nlm.nih.gov/research/umls/rxnorm",
     "https://www.nlm.nih.gov/research/umls/rxnorm",
@@ -332,6 +340,8 @@ def _system_kind(system: str) -> str | None:
         return "atc"
     if s in _RXNORM_SYSTEMS:
         return "rxnorm"
+    if s in _SNOMED_SYSTEMS:
+        return "snomed"
     return None
 
 
@@ -395,6 +405,7 @@ class Recogniser:
         self._names: dict[tuple[str, ...], tuple[tuple[str, ...], _ProductData | None]] = {}
         self._atc_exact: dict[str, str] = {}
         self._rxnorm: dict[str, str] = {}
+        self._snomed: dict[str, str] = {}
         for i in data.ingredients:
             klass = self._class(i.klass, f"ingredients.{i.id}.class")
             self.ingredients[i.id] = Ingredient(i.id, klass, i.washout, tuple(i.sources))
@@ -402,6 +413,7 @@ class Recogniser:
                 self._add_name(name, (i.id,), None)
             self._atc_exact.update({code.upper(): i.id for code in i.atc})
             self._rxnorm.update({code: i.id for code in i.rxnorm})
+            self._snomed.update({code: i.id for code in i.snomed})
         non_opioid = self._class("non_opioid", "classes")
         for group in data.non_opioids:
             for generic, others in group.drugs.items():
@@ -697,6 +709,9 @@ class Recogniser:
             elif kind == "rxnorm" and code in self._rxnorm:
                 ing = self._rxnorm[code]
                 out.append((ing, MatchEvidence(ing, "code", code, f"RxNorm {code}")))
+            elif kind == "snomed" and code in self._snomed:
+                ing = self._snomed[code]
+                out.append((ing, MatchEvidence(ing, "code", code, f"SNOMED CT {code}")))
         return tuple(out)
 
     def _atc_class_ingredient(self, atc: str) -> str | None:
