@@ -296,7 +296,13 @@ _UNIT_FACTOR = {"mg": Decimal(1), "milligram": Decimal(1), "milligrams": Decimal
 _UNIT_FACTOR |= {u: Decimal("0.001") for u in ("mcg", "ug", "microgram", "micrograms")}
 _UNIT_FACTOR |= {u: Decimal(1000) for u in ("g", "gm", "gram", "grams")}
 
-_ATC_SYSTEMS = {"http://www.whocc.no/atc", "https://www.whocc.no/atc", "atc", "whocc"}
+_ATC_SYSTEMS = {
+    "http://www.whocc.no/atc",
+    "https://www.whocc.no/atc",
+    "atc",
+    "whocc",
+    "urn:oid:2.16.840.1.113883.6.73",
+}
 _SNOMED_SYSTEMS = {
     "http://snomed.info/sct",
     "https://snomed.info/sct",
@@ -309,6 +315,7 @@ _RXNORM_SYSTEMS = {
     "https://www.nlm.nih.gov/research/umls/rxnorm",
     "rxnorm",
     "rxcui",
+    "urn:oid:2.16.840.1.113883.6.88",
 }
 
 
