@@ -121,6 +121,7 @@ def _exact_word_findings(patient: Patient, on: date, ev: Any) -> list[Finding]:
             continue
         oid, washout = hit
         days = safety.long_acting_opioid_free_days if washout == "long_acting" else int(window.max)
+        span = str(days) if washout == "long_acting" else f"{int(window.min)}-{days}"
         if med.active:
             out.append(screening._finding(ev, "ACTIVE_OPIOID", drug=med.name, what=oid))
         elif med.last_dose is None:
@@ -130,7 +131,7 @@ def _exact_word_findings(patient: Patient, on: date, ev: Any) -> list[Finding]:
                     "OPIOID_LAST_DOSE_UNKNOWN",
                     drug=med.name,
                     what=oid,
-                    min_days=int(window.min),
+                    days=span,
                     max_days=days,
                 )
             )
@@ -145,7 +146,7 @@ def _exact_word_findings(patient: Patient, on: date, ev: Any) -> list[Finding]:
                     what=oid,
                     basis="opioid-free window",
                     last_dose=med.last_dose.isoformat(),
-                    min_days=int(window.min),
+                    days=span,
                     max_days=days,
                     earliest=earliest.isoformat(),
                 )

@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from ldnkit.clinical.medications import Recognition, recogniser
+from ldnkit.clinical.medications import Recognition, Washout, recogniser
 from ldnkit.clinical.models import Assessment, Finding, Medication, Patient, Status
 from ldnkit.evidence import Evidence, default_evidence
 
@@ -105,6 +105,11 @@ def _medication_findings(patient: Patient, on: date, ev: Evidence) -> list[Findi
     return out
 
 
+def _days(w: Washout) -> str:
+    """A window as published: a range stays a range (7-10), a single figure stays single."""
+    return str(w.max_days) if w.min_days == w.max_days else f"{w.min_days}-{w.max_days}"
+
+
 def _opioid_finding(ev: Evidence, med: Medication, rec: Recognition, on: date) -> Finding:
     washout = rec.washout or recogniser(ev).washouts["standard"]
     what = rec.opioid_summary
@@ -118,8 +123,7 @@ def _opioid_finding(ev: Evidence, med: Medication, rec: Recognition, on: date) -
             extra_sources=sources,
             drug=med.name,
             what=what,
-            min_days=washout.min_days,
-            max_days=washout.max_days,
+            days=_days(washout),
         )
     earliest = med.last_dose + timedelta(days=washout.max_days)
     if on < earliest:
@@ -132,8 +136,7 @@ def _opioid_finding(ev: Evidence, med: Medication, rec: Recognition, on: date) -
             what=what,
             basis=washout.basis,
             last_dose=med.last_dose.isoformat(),
-            min_days=washout.min_days,
-            max_days=washout.max_days,
+            days=_days(washout),
             earliest=earliest.isoformat(),
         )
     return _finding(
@@ -166,8 +169,7 @@ def _naltrexone_finding(
                 "NALTREXONE_DEPOT_DATE_UNKNOWN",
                 extra_sources=sources,
                 drug=med.name,
-                min_days=window.min_days,
-                max_days=window.max_days,
+                days=_days(window),
             )
         earliest = med.last_dose + timedelta(days=window.max_days)
         if on >= earliest:
@@ -179,8 +181,7 @@ def _naltrexone_finding(
             extra_sources=sources,
             drug=med.name,
             last_dose=med.last_dose.isoformat(),
-            min_days=window.min_days,
-            max_days=window.max_days,
+            days=_days(window),
             earliest=earliest.isoformat(),
         )
     if not med.active:
