@@ -311,6 +311,11 @@ def test_unrecognised_medication_asks_the_clinician(line: str) -> None:
     assert a.status == "eligible_with_cautions"
 
 
+@pytest.mark.parametrize("line", ["none", "No current medications", "nil", "N/A"])
+def test_a_line_saying_none_is_not_a_medication(line: str) -> None:
+    assert _med_findings(_screen({"name": line})) == []
+
+
 def test_long_stopped_unrecognised_medication_is_not_raised() -> None:
     long_ago = TODAY - timedelta(days=800)
     assert _med_findings(_screen({"name": "xyzzy", "active": False, "last_dose": long_ago})) == []

@@ -288,6 +288,31 @@ _NOISE_WORDS = """
 """
 _NOISE = frozenset(_NOISE_WORDS.split())
 
+# A line that only says there is nothing ("none", "no current medications", "nil").
+_NOTHING_WORDS = frozenset(
+    [
+        "none",
+        "nil",
+        "no",
+        "not",
+        "any",
+        "na",
+        "n",
+        "a",
+        "current",
+        "currently",
+        "regular",
+        "known",
+        "medications",
+        "medication",
+        "meds",
+        "med",
+        "taking",
+        "takes",
+    ]
+)
+_NOTHING_MARKERS = frozenset({"none", "nil", "no", "na"})
+
 _SEPARATORS = re.compile(r"[/+&;|]|\bwith\b|\band\b|(?<=[a-z])-(?=[a-z])")
 _RAW_TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _SPLIT_GLUED = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+")
@@ -506,6 +531,13 @@ class Recogniser:
                 pos = sep.end()
                 segment += 1
         return out
+
+    def says_nothing(self, text: str) -> bool:
+        """True for a line that records no medication at all ("none", "no current meds")."""
+        words = [w for w, _ in self._tokens(text)]
+        if words == ["n", "a"]:  # N/A
+            return True
+        return bool(words) and set(words) <= _NOTHING_WORDS and bool(set(words) & _NOTHING_MARKERS)
 
     def _text(self, text: str) -> Recognition:
         """Recognise one line. Numbers that no name or marker uses are masked before the

@@ -83,6 +83,8 @@ def _medication_findings(patient: Patient, on: date, ev: Evidence) -> list[Findi
                 out.append(found)
             continue
         if not rec.recognised:
+            if not rec.ingredients and rec_of.says_nothing(med.name):
+                continue  # "none", "no current medications": nothing to screen
             # A stopped medicine matters only while it could still be inside a window.
             longest = max(w.max_days for w in rec_of.washouts.values())
             if med.active or med.last_dose is None or on < med.last_dose + timedelta(longest):
