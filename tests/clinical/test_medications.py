@@ -204,7 +204,9 @@ def test_naltrexone_products_that_are_not_ldn(line: str, code: str, severity: st
     assert (finding.code, finding.severity) == (code, severity)
 
 
-@pytest.mark.parametrize("line", ["LDN 4.5 mg", "low dose naltrexone", "naltrexone 1.5mg"])
+@pytest.mark.parametrize(
+    "line", ["LDN 4.5 mg", "low dose naltrexone", "naltrexone 1.5mg", "naltrexone 500 \u00b5g"]
+)
 def test_ldn_itself_raises_no_naltrexone_finding(line: str) -> None:
     assert _med_findings(_screen({"name": line})) == []
 

@@ -284,7 +284,7 @@ _NOISE_WORDS = """
     constipation diarrhea diarrhoea nausea vomiting inflammation arthritis joint joints knee
     fibromyalgia supplement supplements vitamin vitamins only also then if until total
     maintenance prn  approx about usual current currently ongoing long term short
-    mouthwash unknown other system systems pamoate hfa
+    mouthwash unknown other system systems pamoate hfa bit
 """
 _NOISE = frozenset(_NOISE_WORDS.split())
 
@@ -351,6 +351,7 @@ _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 def _normalise(text: str) -> str:
     """Lower-case ASCII with chart shorthands spelled out ("w/" -> with, "#3" -> 3)."""
     if not text.isascii():
+        text = text.replace("\u00b5", "u").replace("\u03bc", "u")  # micro sign: 25 ug/h
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     low = text.lower().replace("#", " ")
     if "w/" in low:
