@@ -34,6 +34,7 @@ from ldnkit.evidence.models import (
 )
 
 DATA_DIR = Path(__file__).parent / "data"
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CORE_FILES = (
     "references",
     "dosing",
@@ -137,7 +138,8 @@ class Evidence:
 def _read(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            # libyaml's safe loader when available: same results, ~5x faster on big files.
+            return yaml.load(fh, Loader=_SAFE_LOADER)
     except FileNotFoundError:
         raise EvidenceError(f"{path.name}: evidence file missing") from None
     except yaml.YAMLError as exc:
@@ -215,10 +217,10 @@ def load_evidence(data_dir: Path | str | None = None) -> Evidence:
     )
     _cross_check(evidence, raw)
     if "medications" in evidence._sections:
-        # Compile the medication vocabulary now so a broken entry fails at load time.
-        from ldnkit.clinical.medications import Recogniser
+        # Compile the medication vocabulary now (and keep it) so a broken entry fails at load.
+        from ldnkit.clinical.medications import recogniser
 
-        Recogniser(evidence)
+        recogniser(evidence)
     return evidence
 
 
