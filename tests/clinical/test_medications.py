@@ -451,3 +451,17 @@ def test_decorated_active_opioid_is_never_eligible_and_never_planned(
     assert screen(patient, TODAY).status == "contraindicated", line
     with pytest.raises(UnsafeToStart):
         plan_for_patient(patient, "standard", TODAY)
+
+
+def _non_opioid_names() -> list[str]:
+    data = yaml.safe_load((Path(DATA_DIR) / "medications.yaml").read_text())
+    return sorted({n for g in data["non_opioids"] for k, v in g["drugs"].items() for n in (k, *v)})
+
+
+def test_every_listed_non_opioid_name_is_recognised_and_not_an_opioid() -> None:
+    names = _non_opioid_names()
+    assert len(names) > 1000
+    for name in names:
+        rec = recognise_text(f"{name} 10 mg daily")
+        assert rec.recognised and not rec.opioids, name
+        assert not rec.has_naltrexone, name
