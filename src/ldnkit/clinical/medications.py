@@ -315,6 +315,8 @@ _NOTHING_MARKERS = frozenset({"none", "nil", "no", "na"})
 
 _SEPARATORS = re.compile(r"[/+&;|]|\bwith\b|\band\b|(?<=[a-z])-(?=[a-z])")
 _RAW_TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+# One pass over a line: a separator (group 1) or a raw token (group 2).
+_LEXER = re.compile(rf"({_SEPARATORS.pattern})|({_RAW_TOKEN.pattern})")
 _SPLIT_GLUED = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _UNIT_FACTOR = {"mg": Decimal(1), "milligram": Decimal(1), "milligrams": Decimal(1)}
@@ -517,20 +519,16 @@ class Recogniser:
     # -- text -----------------------------------------------------------------------------
     def _tokens(self, text: str) -> list[tuple[str, int]]:
         """(token, segment) pairs; segments are the parts between combination separators."""
-        norm = _normalise(text)
         out: list[tuple[str, int]] = []
         segment = 0
-        pos = 0
-        for sep in [*_SEPARATORS.finditer(norm), None]:
-            end = sep.start() if sep is not None else len(norm)
-            for raw in _RAW_TOKEN.findall(norm[pos:end]):
-                if raw.isalpha() or raw in self._first_tokens or _NUMBER.fullmatch(raw):
-                    out.append((raw, segment))
-                else:  # glued: oxycodone5mg, q6h
-                    out += [(t, segment) for t in _SPLIT_GLUED.findall(raw)]
-            if sep is not None:
-                pos = sep.end()
+        first = self._first_tokens
+        for sep, raw in _LEXER.findall(_normalise(text)):
+            if sep:
                 segment += 1
+            elif raw.isalpha() or raw in first or _NUMBER.fullmatch(raw):
+                out.append((raw, segment))
+            else:  # glued: oxycodone5mg, q6h
+                out += [(t, segment) for t in _SPLIT_GLUED.findall(raw)]
         return out
 
     def says_nothing(self, text: str) -> bool:
