@@ -68,3 +68,12 @@ def test_fhir_import_fills_codes_and_screening_reads_them() -> None:
     patient = patient_from_bundle(bundle)
     assert patient is not None and len(patient.medications) == 1
     assert screen(patient, TODAY).status == "contraindicated"
+
+
+def test_unrecognised_chart_medication_gets_a_warning_card() -> None:
+    nal = h.med_request("nal", "naltrexone 4.5 mg", dose_mg=4.5, start=TODAY)
+    odd = h.med_request("odd", "zorblax 10 mg nightly", status="active")
+    out = cds.cards("ldn-order-select", h.order_select(nal, medications=(odd,)), TODAY)
+    warnings = [c for c in out["cards"] if c["indicator"] == "warning"]
+    assert len(warnings) == 1 and "zorblax" in warnings[0]["detail"]
+    assert "Medication not recognised" in warnings[0]["summary"]

@@ -492,6 +492,7 @@ def _opioid_on_ldn_card(
 
 
 _OPIOID_CODES = ("ACTIVE_OPIOID", "OPIOID_WASHOUT", "OPIOID_LAST_DOSE_UNKNOWN")
+_ASK_CODES = ("UNRECOGNISED_MEDICATION", "NALTREXONE_DOSE_UNKNOWN")
 
 
 def _naltrexone_cards(
@@ -535,7 +536,9 @@ def _naltrexone_cards(
                 ev=ev,
             )
         )
-    for f in blocking:
+    # A medication the vocabulary cannot read is never silent: it may be an opioid.
+    asks = [f for f in assessment.findings if f.code in _ASK_CODES]
+    for f in [*blocking, *asks]:
         if f.code in _OPIOID_CODES:
             continue
         cards.append(
