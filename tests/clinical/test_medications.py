@@ -465,3 +465,32 @@ def test_every_listed_non_opioid_name_is_recognised_and_not_an_opioid() -> None:
         rec = recognise_text(f"{name} 10 mg daily")
         assert rec.recognised and not rec.opioids, name
         assert not rec.has_naltrexone, name
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    code=st.from_regex(r"\AN02A[A-HX][0-9]{2}\Z"), text=st.sampled_from(["", "Item 3", "Tylenol"])
+)
+def test_any_n02a_atc_code_blocks_whatever_the_text(code: str, text: str) -> None:
+    med = {"name": text or "med", "codes": [{"system": ATC, "code": code}]}
+    assert _screen(med).status == "contraindicated"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.text(
+        alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789 /-,.#()+"),
+        min_size=1,
+        max_size=40,
+    ).filter(lambda s: s.strip())
+)
+def test_no_active_medication_passes_silently(name: str) -> None:
+    """Whatever the line says, screening either names what it found or asks about it."""
+    rec = recognise_text(name)
+    findings = _med_findings(_screen({"name": name, "active": True}))
+    if findings:
+        return
+    # Silent only for a line fully read as non-opioids, LDN itself, or one that says "none".
+    assert (rec.recognised and not rec.opioids and not rec.peripheral) or recogniser().says_nothing(
+        name
+    ), name
