@@ -498,11 +498,13 @@ class Recogniser:
         self._single_owner = {k[0]: v[0] for k, v in self._names.items() if len(k) == 1}
         self._first_tokens = {k[0] for k in self._names}
         self.ldn_max_mg = ev.dosing.general.maximum_mg.max
-        self.text = lru_cache(maxsize=65_536)(self._text)
-        self.codes = lru_cache(maxsize=16_384)(self._codes)
-        self._match = lru_cache(maxsize=65_536)(self._match_uncached)
-        self._assembled = lru_cache(maxsize=65_536)(self._assembled_uncached)
-        self.medication = lru_cache(maxsize=65_536)(self._medication)
+        # Bounded memos: a clinic has a few thousand distinct lines; larger caches only add
+        # objects for the garbage collector to walk when every line is new.
+        self.text = lru_cache(maxsize=4_096)(self._text)
+        self.codes = lru_cache(maxsize=4_096)(self._codes)
+        self._match = lru_cache(maxsize=16_384)(self._match_uncached)
+        self._assembled = lru_cache(maxsize=16_384)(self._assembled_uncached)
+        self.medication = lru_cache(maxsize=16_384)(self._medication)
 
     def _class(self, klass: str, where: str) -> MedClass:
         if klass not in self.classes:
