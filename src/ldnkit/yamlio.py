@@ -32,8 +32,13 @@ class DuplicateKeyError(ConstructorError):
         )
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
-    """`yaml.SafeLoader` that raises `DuplicateKeyError` instead of keeping the last value.
+#: libyaml's safe loader when PyYAML was built with it (same results, several times faster on
+#: the large evidence files such as medications.yaml), else the pure-Python one.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class UniqueKeyLoader(_SafeBase):  # type: ignore[misc,valid-type]
+    """A safe YAML loader that raises `DuplicateKeyError` instead of keeping the last value.
 
     Merge keys (`<<: *defaults`) keep their YAML meaning: explicit keys may override merged
     ones; only keys written twice in the same mapping are refused.

@@ -33,13 +33,30 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class Coding(_Model):
+    """A code for a medication (ATC, RxNorm, SNOMED CT...), as FHIR carries it.
+
+    `system` is the code system URI (e.g. `http://www.whocc.no/atc`) or a short name
+    (`atc`, `rxnorm`); `display` is the coding's own text, read when the code is unknown.
+    """
+
+    system: str = Field(min_length=1)
+    code: str = Field(min_length=1)
+    display: str | None = None
+
+
 class Medication(_Model):
-    """A current or recent medication. Opioids are recognised by name from the evidence list."""
+    """A current or recent medication, as the chart writes it.
+
+    Recognition (`ldnkit.clinical.medications`) reads `codes` first and the free-text `name`
+    second; for a depot product `last_dose` is the last injection (or implant removal).
+    """
 
     name: str = Field(min_length=1)
     dose_mg: Decimal | None = Field(default=None, ge=0)
     active: bool = True
     last_dose: date | None = None
+    codes: tuple[Coding, ...] = ()
 
 
 class ConditionEntry(_Model):

@@ -12,97 +12,201 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from ldnkit.clinical.models import Assessment, Finding, Patient, Status
+from ldnkit.clinical.medications import Recognition, Washout, recogniser
+from ldnkit.clinical.models import Assessment, Finding, Medication, Patient, Status
 from ldnkit.evidence import Evidence, default_evidence
 
 _NALTREXONE_ALLERGENS = ("naltrexone", "ldn", "low-dose naltrexone", "low dose naltrexone")
 
 
-def _finding(ev: Evidence, code: str, earliest_start: date | None = None, **values: Any) -> Finding:
-    return _cached_finding(ev, code, earliest_start, tuple(sorted(values.items())))
+def _finding(
+    ev: Evidence,
+    code: str,
+    earliest_start: date | None = None,
+    extra_sources: tuple[str, ...] = (),
+    **values: Any,
+) -> Finding:
+    return _cached_finding(ev, code, earliest_start, extra_sources, tuple(sorted(values.items())))
 
 
 @lru_cache(maxsize=8192)
 def _cached_finding(
-    ev: Evidence, code: str, earliest_start: date | None, values: tuple[tuple[str, Any], ...]
+    ev: Evidence,
+    code: str,
+    earliest_start: date | None,
+    extra_sources: tuple[str, ...],
+    values: tuple[tuple[str, Any], ...],
 ) -> Finding:
-    """Findings are immutable, so identical ones (same rule, same specifics) are shared."""
+    """Findings are immutable, so identical ones (same rule, same specifics) are shared.
+
+    `extra_sources` adds what the specifics rest on (a drug class, a depot label) after the
+    rule's own sources."""
     rule = ev.rule(code)
     return Finding(
         code=code,
         severity=rule.severity,
         title=rule.title,
         message=rule.message.format(**dict(values)),
-        sources=list(rule.sources),
+        sources=list(dict.fromkeys([*rule.sources, *extra_sources])),
         earliest_start=earliest_start,
     )
 
 
+def _unrecognised_why(rec: Recognition) -> str:
+    if rec.ambiguous:
+        return "spelling unclear (" + "; ".join(rec.ambiguous) + ")"
+    if rec.ingredients:
+        named = ", ".join(i.id for i in rec.ingredients)
+        return f"recognised {named} but not '{' '.join(rec.unknown)}'"
+    return "not in the medication vocabulary"
+
+
 def _medication_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
-    """Opioids (active, washing out, unknown last dose) and naltrexone products."""
-    safety = ev.dosing.safety
-    window = safety.opioid_free_days
+    """Every medication line, recognised from its codes and text (`clinical.medications`).
+
+    Opioids (active, washing out, unknown last dose, with each product's own window: depots
+    count from the last injection), naltrexone products that are not LDN, peripherally acting
+    opioids, and, never silently dropped, anything the vocabulary cannot read.
+    """
+    rec_of = recogniser(ev)
+    ldn_max = ev.dosing.general.maximum_mg.max
     out: list[Finding] = []
     for med in patient.medications:
-        if ev.is_naltrexone_bupropion(med.name):
-            if med.active:
-                out.append(_finding(ev, "NALTREXONE_BUPROPION", drug=med.name))
+        rec = rec_of.medication(med.name, med.codes)
+        opioids = rec.opioids
+        if opioids:
+            out.append(_opioid_finding(ev, med, rec, on))
             continue
-        lowered = med.name.lower()
-        if "naltrexone" in lowered and med.active:
-            if med.dose_mg is not None and med.dose_mg > ev.dosing.general.maximum_mg.max:
+        if rec.has_naltrexone:
+            found = _naltrexone_finding(ev, med, rec, on, ldn_max)
+            if found is not None:
+                out.append(found)
+            continue
+        if not rec.recognised:
+            if not rec.ingredients and rec_of.says_nothing(med.name):
+                continue  # "none", "no current medications": nothing to screen
+            # A stopped medicine matters only while it could still be inside a window.
+            longest = max(w.max_days for w in rec_of.washouts.values())
+            if med.active or med.last_dose is None or on < med.last_dose + timedelta(longest):
                 out.append(
                     _finding(
-                        ev, "STANDARD_DOSE_NALTREXONE", drug=med.name, dose=f"{med.dose_mg} mg"
+                        ev, "UNRECOGNISED_MEDICATION", drug=med.name, why=_unrecognised_why(rec)
                     )
                 )
             continue
-        opioid = ev.find_opioid(med.name)
-        if opioid is None:
-            continue
-        days = (
-            safety.long_acting_opioid_free_days
-            if opioid.washout == "long_acting"
-            else int(window.max)
-        )
-        min_days = int(window.min) if opioid.washout == "standard" else days
-        if med.active:
-            out.append(_finding(ev, "ACTIVE_OPIOID", drug=med.name))
-        elif med.last_dose is None:
-            out.append(_finding(ev, "OPIOID_LAST_DOSE_UNKNOWN", drug=med.name))
-        else:
-            earliest = med.last_dose + timedelta(days=days)
-            if on < earliest:
-                out.append(
-                    _finding(
-                        ev,
-                        "OPIOID_WASHOUT",
-                        earliest_start=earliest,
-                        drug=med.name,
-                        last_dose=med.last_dose.isoformat(),
-                        min_days=min_days,
-                        max_days=days,
-                        earliest=earliest.isoformat(),
-                    )
+        if rec.peripheral and med.active:
+            out.append(
+                _finding(
+                    ev,
+                    "PERIPHERAL_OPIOID",
+                    extra_sources=rec.sources,
+                    drug=med.name,
+                    what=rec.describe(rec.peripheral),
                 )
-            else:
-                out.append(
-                    _finding(
-                        ev,
-                        "OPIOID_WASHOUT_COMPLETE",
-                        drug=med.name,
-                        last_dose=med.last_dose.isoformat(),
-                        max_days=days,
-                    )
-                )
+            )
     return out
+
+
+def _days(w: Washout) -> str:
+    """A window as published: a range stays a range (7-10), a single figure stays single."""
+    return str(w.max_days) if w.min_days == w.max_days else f"{w.min_days}-{w.max_days}"
+
+
+def _opioid_finding(ev: Evidence, med: Medication, rec: Recognition, on: date) -> Finding:
+    washout = rec.washout or recogniser(ev).washouts["standard"]
+    what = rec.opioid_summary
+    sources = rec.opioid_sources
+    if med.active:
+        return _finding(ev, "ACTIVE_OPIOID", extra_sources=sources, drug=med.name, what=what)
+    if med.last_dose is None:
+        return _finding(
+            ev,
+            "OPIOID_LAST_DOSE_UNKNOWN",
+            extra_sources=sources,
+            drug=med.name,
+            what=what,
+            days=_days(washout),
+        )
+    earliest = med.last_dose + timedelta(days=washout.max_days)
+    if on < earliest:
+        return _finding(
+            ev,
+            "OPIOID_WASHOUT",
+            earliest_start=earliest,
+            extra_sources=sources,
+            drug=med.name,
+            what=what,
+            basis=washout.basis,
+            last_dose=med.last_dose.isoformat(),
+            days=_days(washout),
+            earliest=earliest.isoformat(),
+        )
+    return _finding(
+        ev,
+        "OPIOID_WASHOUT_COMPLETE",
+        extra_sources=sources,
+        drug=med.name,
+        what=what,
+        last_dose=med.last_dose.isoformat(),
+        max_days=washout.max_days,
+    )
+
+
+def _naltrexone_finding(
+    ev: Evidence, med: Medication, rec: Recognition, on: date, ldn_max: Decimal
+) -> Finding | None:
+    """Naltrexone that is not LDN: the combination, a depot, a standard dose, or unknown."""
+    sources = rec.sources
+    if rec.form == "naltrexone_bupropion":
+        if not med.active:
+            return None
+        return _finding(ev, "NALTREXONE_BUPROPION", extra_sources=sources, drug=med.name)
+    if rec.form == "naltrexone_depot":
+        window = rec.washout or recogniser(ev).washouts["naltrexone_depot"]
+        if med.active:
+            return _finding(ev, "NALTREXONE_DEPOT", extra_sources=sources, drug=med.name)
+        if med.last_dose is None:
+            return _finding(
+                ev,
+                "NALTREXONE_DEPOT_DATE_UNKNOWN",
+                extra_sources=sources,
+                drug=med.name,
+                days=_days(window),
+            )
+        earliest = med.last_dose + timedelta(days=window.max_days)
+        if on >= earliest:
+            return None
+        return _finding(
+            ev,
+            "NALTREXONE_DEPOT_WASHOUT",
+            earliest_start=earliest,
+            extra_sources=sources,
+            drug=med.name,
+            last_dose=med.last_dose.isoformat(),
+            days=_days(window),
+            earliest=earliest.isoformat(),
+        )
+    if not med.active:
+        return None
+    dose = med.dose_mg if med.dose_mg is not None else rec.strength_mg
+    if (dose is not None and dose > ldn_max) or rec.form == "standard_naltrexone":
+        shown = f"{dose} mg" if dose is not None else "standard strength"
+        return _finding(
+            ev, "STANDARD_DOSE_NALTREXONE", extra_sources=sources, drug=med.name, dose=shown
+        )
+    if dose is None and rec.form != "ldn":
+        return _finding(
+            ev, "NALTREXONE_DOSE_UNKNOWN", extra_sources=sources, drug=med.name, ldn_max=ldn_max
+        )
+    return None
 
 
 def _occult_dependence_reason(patient: Patient, ev: Evidence) -> str | None:
     """Why occult opioid dependence is possible, or None when nothing suggests it."""
     if patient.opioid_use_disorder_history:
         return "history of opioid use disorder"
-    past = [m.name for m in patient.medications if ev.find_opioid(m.name) is not None]
+    rec_of = recogniser(ev)
+    past = [m.name for m in patient.medications if rec_of.medication(m.name, m.codes).opioids]
     if past:
         return f"recent opioid use ({', '.join(past)})"
     return None

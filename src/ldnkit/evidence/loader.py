@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel
@@ -22,8 +22,6 @@ from ldnkit.evidence.models import (
     Condition,
     Conditions,
     Dosing,
-    Opioid,
-    Opioids,
     PainType,
     Protocol,
     Protocols,
@@ -42,13 +40,15 @@ _CORE_FILES = (
     "dosing",
     "protocols",
     "conditions",
-    "opioids",
     "screening",
     "side_effects",
     "standard_dose",
     "studies",
 )
 _M = TypeVar("_M", bound=BaseModel)
+
+if TYPE_CHECKING:
+    from ldnkit.clinical.medications import Ingredient
 
 
 class Evidence:
@@ -64,7 +64,6 @@ class Evidence:
         dosing: Dosing,
         protocols: Protocols,
         conditions: Conditions,
-        opioids: Opioids,
         screening: ScreeningRules,
         side_effects: SideEffects,
         standard_dose: StandardDose,
@@ -76,15 +75,11 @@ class Evidence:
         self.protocols = {p.id: p for p in protocols.protocols}
         self.conditions = {c.id: c for c in conditions.conditions}
         self.pain_types = {p.id: p for p in conditions.pain_types}
-        self.opioids = opioids
         self.rules = {r.code: r for r in screening.rules}
         self.side_effects = side_effects
         self.standard_dose = standard_dose
         self.studies = studies
         self._sections = sections or {}
-        self._opioid_names = {
-            name.lower(): o for o in opioids.opioids for name in (o.id, *o.aliases)
-        }
 
     def section(self, name: str, model: type[_M]) -> _M:
         """Parse an area's own data file (e.g. `pharmacokinetics.yaml`) into its model.
@@ -124,21 +119,20 @@ class Evidence:
     def pain_type(self, pain_type_id: str) -> PainType | None:
         return self.pain_types.get(pain_type_id)
 
-    def find_opioid(self, drug_name: str) -> Opioid | None:
-        """Recognise an opioid by generic or brand name, also inside combination names."""
-        name = drug_name.strip().lower()
-        if name in self._opioid_names:
-            return self._opioid_names[name]
-        words = name.replace("/", " ").replace("-", " ").replace("+", " ").split()
-        for word in words:
-            if word in self._opioid_names:
-                return self._opioid_names[word]
-        return None
+    def find_opioid(self, drug_name: str) -> Ingredient | None:
+        """The first opioid a medication line names (any wording, see
+        `ldnkit.clinical.medications`), or None. Kept for callers that only need a yes/no;
+        screening uses the full recognition with its evidence."""
+        from ldnkit.clinical.medications import recogniser
+
+        opioids = recogniser(self).text(drug_name).opioids
+        return opioids[0] if opioids else None
 
     def is_naltrexone_bupropion(self, drug_name: str) -> bool:
-        name = " ".join(drug_name.strip().lower().split())
-        aliases = self.standard_dose.naltrexone_bupropion.aliases
-        return name in aliases or ("naltrexone" in name and "bupropion" in name)
+        """True for naltrexone-bupropion (Contrave, Mysimba) however it is written."""
+        from ldnkit.clinical.medications import recogniser
+
+        return recogniser(self).text(drug_name).form == "naltrexone_bupropion"
 
 
 def _read(path: Path) -> Any:
@@ -214,7 +208,6 @@ def load_evidence(data_dir: Path | str | None = None) -> Evidence:
         dosing=_parse(Dosing, raw["dosing"], "dosing.yaml"),
         protocols=_parse(Protocols, raw["protocols"], "protocols.yaml"),
         conditions=_parse(Conditions, raw["conditions"], "conditions.yaml"),
-        opioids=_parse(Opioids, raw["opioids"], "opioids.yaml"),
         screening=_parse(ScreeningRules, raw["screening"], "screening.yaml"),
         side_effects=_parse(SideEffects, raw["side_effects"], "side_effects.yaml"),
         standard_dose=_parse(StandardDose, raw["standard_dose"], "standard_dose.yaml"),
@@ -222,6 +215,11 @@ def load_evidence(data_dir: Path | str | None = None) -> Evidence:
         sections={name: raw[name] for name in extra},
     )
     _cross_check(evidence, raw)
+    if "medications" in evidence._sections:
+        # Compile the medication vocabulary now (and keep it) so a broken entry fails at load.
+        from ldnkit.clinical.medications import recogniser
+
+        recogniser(evidence)
     return evidence
 
 

@@ -200,17 +200,6 @@ class Conditions(_Record):
     conditions: list[Condition]
 
 
-class Opioid(_Record):
-    id: str
-    washout: Literal["standard", "long_acting"]
-    aliases: list[str]
-
-
-class Opioids(Sourced):
-    version: int
-    opioids: list[Opioid]
-
-
 class ScreeningRule(Sourced):
     code: str
     severity: Severity
@@ -253,7 +242,6 @@ class NaltrexoneBupropion(Sourced):
     tablet: dict[str, Decimal]
     indication: str
     escalation: list[EscalationStep]
-    aliases: list[str]
 
 
 class Compounding(Sourced):

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from ldnkit.clinical.medications import Recognition, recogniser
 from ldnkit.clinical.models import (
     Assessment,
     ConditionEntry,
@@ -37,7 +38,17 @@ from ldnkit.errors import LdnkitError, NotFound, ValidationError
 from ldnkit.evidence import Evidence, default_evidence
 from ldnkit.interop import fhir_common as fc
 from ldnkit.interop.fhir_export import medication_request
-from ldnkit.interop.fhir_import import plan_from_medication_request
+from ldnkit.interop.fhir_import import (
+    dosages as _dosages,
+)
+from ldnkit.interop.fhir_import import (
+    dose_mg as _dose_mg,
+)
+from ldnkit.interop.fhir_import import (
+    medication_codings,
+    medication_from_resource,
+    plan_from_medication_request,
+)
 
 _PATIENT = "Patient/{{context.patientId}}"
 _MEDS = "MedicationRequest?patient={{context.patientId}}"
@@ -258,25 +269,6 @@ def _date(value: Any) -> dt.date | None:
     return None
 
 
-def _dosages(res: dict[str, Any]) -> list[dict[str, Any]]:
-    raw = res.get("dosageInstruction") or res.get("dosage") or []
-    return [d for d in (raw if isinstance(raw, list) else [raw]) if isinstance(d, dict)]
-
-
-def _dose_mg(dosage: dict[str, Any]) -> Decimal | None:
-    dr = dosage.get("doseAndRate") or []
-    for item in dr if isinstance(dr, list) else [dr]:
-        q = item.get("doseQuantity") if isinstance(item, dict) else None
-        if isinstance(q, dict) and q.get("value") is not None:
-            unit = str(q.get("code") or q.get("unit") or "mg").lower()
-            try:
-                value = Decimal(str(q["value"]))
-            except InvalidOperation:
-                return None
-            return value if unit == "mg" else None
-    return None
-
-
 def _bounds(dosage: dict[str, Any]) -> tuple[dt.date | None, dt.date | None]:
     rep = (dosage.get("timing") or {}).get("repeat") or {}
     b = rep.get("boundsPeriod") or {}
@@ -288,46 +280,31 @@ def _order_start(res: dict[str, Any]) -> dt.date | None:
     return min(starts) if starts else None
 
 
-def _last_dose(res: dict[str, Any]) -> dt.date | None:
-    if res.get("resourceType") == "MedicationStatement":
-        period = res.get("effectivePeriod") or {}
-        return _date(period.get("end")) or _date(res.get("effectiveDateTime"))
-    ends = [e for d in _dosages(res) if (e := _bounds(d)[1]) is not None]
-    validity = ((res.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end")
-    if _date(validity):
-        ends.append(_date(validity))  # type: ignore[arg-type]
-    return max(ends) if ends else None
-
-
-_ACTIVE = {"active", "on-hold", "draft", "intended", "unknown"}
-_ENDED = {"completed", "stopped"}
-
-
 def core_medication(res: dict[str, Any]) -> Medication | None:
-    """A core Medication from a MedicationRequest/Statement; None when it does not count."""
-    name = med_name(res)
-    status = res.get("status")
-    if not name or (status not in _ACTIVE and status not in _ENDED):
-        return None
-    doses = [d for x in _dosages(res) if (d := _dose_mg(x)) is not None]
-    return Medication(
-        name=name,
-        dose_mg=max(doses) if doses else None,
-        active=status in _ACTIVE,
-        last_dose=None if status in _ACTIVE else _last_dose(res),
-    )
+    """A core Medication (codes included) from a MedicationRequest/Statement; None when it does
+    not count."""
+    return medication_from_resource(res)
 
 
-def _is_naltrexone(name: str, ev: Evidence) -> bool:
-    return "naltrexone" in name.lower() and not ev.is_naltrexone_bupropion(name)
+def _recognition(res: dict[str, Any], ev: Evidence) -> Recognition:
+    """What an order or statement contains: its codes first, then its text (the same
+    recognition screening applies)."""
+    codes = medication_codings(res.get("medicationCodeableConcept"))
+    return recogniser(ev).medication(med_name(res) or "(no name)", codes)
+
+
+def _is_naltrexone(res: dict[str, Any], ev: Evidence) -> bool:
+    """Naltrexone that is not the naltrexone-bupropion combination and holds no opioid."""
+    rec = _recognition(res, ev)
+    return rec.has_naltrexone and not rec.opioids and rec.form != "naltrexone_bupropion"
 
 
 def _is_ldn(res: dict[str, Any], ev: Evidence) -> bool:
-    name = med_name(res)
-    if "low dose naltrexone" in name.lower() or "low-dose naltrexone" in name.lower():
-        return True
-    if not _is_naltrexone(name, ev):
+    rec = _recognition(res, ev)
+    if not _is_naltrexone(res, ev) or rec.form in ("naltrexone_depot", "standard_naltrexone"):
         return False
+    if rec.form == "ldn":
+        return True
     doses = [d for x in _dosages(res) if (d := _dose_mg(x)) is not None]
     # Unknown dose: a naltrexone order still blocks opioids, so treat it as LDN for safety.
     return not doses or max(doses) <= ev.dosing.general.maximum_mg.max
@@ -518,6 +495,7 @@ def _opioid_on_ldn_card(
 
 
 _OPIOID_CODES = ("ACTIVE_OPIOID", "OPIOID_WASHOUT", "OPIOID_LAST_DOSE_UNKNOWN")
+_ASK_CODES = ("UNRECOGNISED_MEDICATION", "NALTREXONE_DOSE_UNKNOWN")
 
 
 def _naltrexone_cards(
@@ -561,7 +539,9 @@ def _naltrexone_cards(
                 ev=ev,
             )
         )
-    for f in blocking:
+    # A medication the vocabulary cannot read is never silent: it may be an opioid.
+    asks = [f for f in assessment.findings if f.code in _ASK_CODES]
+    for f in [*blocking, *asks]:
         if f.code in _OPIOID_CODES:
             continue
         cards.append(
@@ -668,13 +648,13 @@ def order_cards(
     cards: list[dict[str, Any]] = []
     chart = _chart(req, ev, extra=[o for o in others if o.get("status") in ("draft", "active")])
     for order in selected:
-        name = med_name(order)
-        if not name:
+        if not med_name(order) and not order.get("medicationCodeableConcept"):
             continue
-        if ev.find_opioid(name) is not None:
+        rec = _recognition(order, ev)
+        if rec.opioids:
             if chart.ldn:
                 cards.append(_opioid_on_ldn_card(req, order, chart, ev))
-        elif _is_naltrexone(name, ev) or ev.is_naltrexone_bupropion(name):
+        elif rec.has_naltrexone:
             found, assessment = _naltrexone_cards(req, order, chart, today, ev)
             cards += found
             # A titration plan is offered only where starting is possible: now, or from the

@@ -17,13 +17,13 @@ import binascii
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
 from ldnkit.clinical.diary import DiaryEntry, validate_diary_entry
-from ldnkit.clinical.models import Patient, Plan, PlanStep
+from ldnkit.clinical.models import Coding, Medication, Patient, Plan, PlanStep
 from ldnkit.errors import ValidationError
 from ldnkit.evidence import Evidence, default_evidence
 from ldnkit.inputs import parse_model
@@ -300,11 +300,111 @@ def schedule_row(d: dict[str, Any]) -> tuple[Any, ...]:
     return (d.get("sequence"), day(bounds.get("start")), day(bounds.get("end")), dose, when)
 
 
+def medication_codings(concept: Any) -> tuple[Coding, ...]:
+    """The codings of a medicationCodeableConcept as core `Coding`s (malformed ones skipped),
+    so recognition can read ATC / RxNorm codes before the free text."""
+    if not isinstance(concept, dict):
+        return ()
+    out = []
+    for c in concept.get("coding") or []:
+        if isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"].strip():
+            system = c.get("system") if isinstance(c.get("system"), str) else ""
+            display = c.get("display") if isinstance(c.get("display"), str) else None
+            out.append(Coding(system=system or "unknown", code=c["code"].strip(), display=display))
+    return tuple(out)
+
+
+def _concept_text(concept: Any) -> str:
+    if not isinstance(concept, dict):
+        return ""
+    if concept.get("text"):
+        return str(concept["text"])
+    return " ".join(str(c.get("display") or "") for c in concept.get("coding") or []).strip()
+
+
+def medication_name(res: dict[str, Any]) -> str:
+    """A medication's name as written in a MedicationRequest/Statement (text, else displays)."""
+    name = _concept_text(res.get("medicationCodeableConcept"))
+    if not name and isinstance(res.get("medicationReference"), dict):
+        name = str(res["medicationReference"].get("display") or "")
+    return name.strip()
+
+
+def _fhir_date(value: Any) -> dt.date | None:
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def dosages(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Dosage entries of a MedicationRequest (dosageInstruction) or Statement (dosage)."""
+    raw = res.get("dosageInstruction") or res.get("dosage") or []
+    return [d for d in (raw if isinstance(raw, list) else [raw]) if isinstance(d, dict)]
+
+
+def dose_mg(dosage: dict[str, Any]) -> Decimal | None:
+    """A Dosage's dose in mg, or None when absent, in another unit, or not a number."""
+    dr = dosage.get("doseAndRate") or []
+    for item in dr if isinstance(dr, list) else [dr]:
+        q = item.get("doseQuantity") if isinstance(item, dict) else None
+        if isinstance(q, dict) and q.get("value") is not None:
+            unit = str(q.get("code") or q.get("unit") or "mg").lower()
+            try:
+                value = Decimal(str(q["value"]))
+            except InvalidOperation:
+                return None
+            return value if unit == "mg" and value >= 0 else None
+    return None
+
+
+def _last_dose(res: dict[str, Any]) -> dt.date | None:
+    if res.get("resourceType") == "MedicationStatement":
+        period = res.get("effectivePeriod") or {}
+        return _fhir_date(period.get("end")) or _fhir_date(res.get("effectiveDateTime"))
+    ends = []
+    for d in dosages(res):
+        b = ((d.get("timing") or {}).get("repeat") or {}).get("boundsPeriod") or {}
+        if (end := _fhir_date(b.get("end"))) is not None:
+            ends.append(end)
+    validity = ((res.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end")
+    if (v := _fhir_date(validity)) is not None:
+        ends.append(v)
+    return max(ends) if ends else None
+
+
+MEDICATION_ACTIVE = frozenset({"active", "on-hold", "draft", "intended", "unknown"})
+MEDICATION_ENDED = frozenset({"completed", "stopped"})
+
+
+def medication_from_resource(res: dict[str, Any]) -> Medication | None:
+    """A core Medication from a MedicationRequest/Statement, codes included; None when it does
+    not count (entered in error, cancelled, not taken, no name and no code)."""
+    status = res.get("status")
+    codes = medication_codings(res.get("medicationCodeableConcept"))
+    name = medication_name(res) or (codes[0].code if codes else "")
+    if not name or (status not in MEDICATION_ACTIVE and status not in MEDICATION_ENDED):
+        return None
+    doses = [d for x in dosages(res) if (d := dose_mg(x)) is not None]
+    active = status in MEDICATION_ACTIVE
+    return Medication(
+        name=name[:500],
+        dose_mg=max(doses) if doses else None,
+        active=active,
+        last_dose=None if active else _last_dose(res),
+        codes=codes,
+    )
+
+
 def patient_from_bundle(bundle: Any) -> Patient | None:
     """The core Patient (identity, sex, birth date, conditions) from a Bundle, if present.
 
-    Medications, allergies and other screening facts are not exported as resources, so a
-    patient rebuilt this way must be re-screened with the missing facts before a new plan.
+    MedicationStatements (an EHR's medication list) become medications with their codes, so
+    screening reads ATC / RxNorm codes first. Allergies and other screening facts are not
+    exported as resources, so a patient rebuilt this way must be re-screened with the missing
+    facts before a new plan.
     """
     entries = _entries(bundle)
     found = next(((i, r) for i, r in entries if r.get("resourceType") == "Patient"), None)
@@ -328,6 +428,12 @@ def patient_from_bundle(bundle: Any) -> Patient | None:
             code = next((c for s, c in _codes(r.get("code")) if s == fc.SYS_CONDITION), None)
             if code:
                 conditions.append({"code": code})
+    medications = [
+        m.model_dump(mode="json")
+        for _, r in entries
+        if r.get("resourceType") == "MedicationStatement"
+        and (m := medication_from_resource(r)) is not None
+    ]
     birth = res.get("birthDate")
     data = {
         "id": pid,
@@ -335,6 +441,7 @@ def patient_from_bundle(bundle: Any) -> Patient | None:
         "birth_date": birth if isinstance(birth, str) and len(birth) == 10 else None,
         "sex": _GENDER.get(res.get("gender") or "unknown", "unknown"),
         "conditions": conditions,
+        "medications": medications,
     }
     return parse_model(Patient, data, prefix=f"entry[{i}].resource")
 

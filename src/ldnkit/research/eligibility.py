@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ldnkit.clinical.medications import recogniser
 from ldnkit.clinical.models import Assessment, Patient
 from ldnkit.clinical.screening import screen
 from ldnkit.evidence import Evidence, default_evidence
@@ -120,7 +121,11 @@ def check(
             )
         )
     if c.exclude_opioid_analgesics:
-        opioids = [m.name for m in p.medications if m.active and ev.find_opioid(m.name)]
+        opioids = [
+            m.name
+            for m in p.medications
+            if m.active and recogniser(ev).medication(m.name, m.codes).opioids
+        ]
         results.append(
             CriterionResult(
                 code="NO_OPIOID_ANALGESICS",
