@@ -369,6 +369,44 @@ def _names(codes: Sequence[str]) -> str:
     return ", ".join(dict.fromkeys(c.replace("_", " ") for c in codes))
 
 
+def _asks(
+    question: str, action: str, *rule_names: str, sources: tuple[str, ...] = ()
+) -> Callable[[Callable[[Situation], Advice | None]], Callable[[Situation], Advice | None]]:
+    """Attach the rule's question and action in words, so the decision diagram is drawn from
+    the same rules the engine runs. `{name}` placeholders are thresholds from the evidence
+    (`response.yaml`, `dosing.yaml`), filled in by `rule_values`; `rule_names` are the
+    `Advice.rule` values the function can give, which map a patient's advice back to it;
+    `sources` name the `response.yaml` fields holding the rule's source ids."""
+
+    def mark(fn: Callable[[Situation], Advice | None]) -> Callable[[Situation], Advice | None]:
+        fn.question = question  # type: ignore[attr-defined]
+        fn.action = action  # type: ignore[attr-defined]
+        fn.rule_names = rule_names  # type: ignore[attr-defined]
+        fn.sources_keys = sources  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def rule_values(evidence: Evidence | None = None) -> dict[str, object]:
+    """The thresholds the rules' questions name, from the evidence base."""
+    ev = evidence or default_evidence()
+    monitoring = ev.dosing.monitoring
+    return {
+        **response_rules(ev).model_dump(),
+        "clinically_important_points": fmt_mg(monitoring.clinically_important_points),
+        "response_goal_min": fmt_mg(monitoring.response_goal_percent.min),
+        "adequate_trial_min": int(monitoring.adequate_trial_days.min),
+        "interval": "the plan's interval",
+    }
+
+
+@_asks(
+    "Before the start date?",
+    "Collect the {baseline_days}-day baseline diary",
+    "not_started",
+    sources=("baseline_sources",),
+)
 def _not_started(sit: Situation) -> Advice | None:
     if sit.today >= sit.history.treatment_start or sit.history.current_mg is not None:
         return None
@@ -386,6 +424,9 @@ def _not_started(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "Perioperative hold in force today?", "Take no LDN until the hold ends", "perioperative_hold"
+)
 def _perioperative_hold(sit: Situation) -> Advice | None:
     step = sit.plan.step_on(sit.today)
     if step is None or step.kind != "hold":
@@ -404,6 +445,12 @@ def _perioperative_hold(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "Diary dose above the plan's ceiling in the last {above_ceiling_window_days} days?",
+    "Safety finding: back to the last tolerated dose",
+    "above_ceiling",
+    sources=("above_ceiling_sources",),
+)
 def _above_ceiling(sit: Situation) -> Advice | None:
     found = sit.history.above_ceiling
     if not found:
@@ -432,6 +479,12 @@ def _above_ceiling(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "Current dose at or above one found intolerable ({intolerable_severity} side effect)?",
+    "Step back to the last tolerated dose",
+    "intolerable_dose",
+    sources=("intolerable_sources",),
+)
 def _intolerable_dose(sit: Situation) -> Advice | None:
     low = sit.history.lowest_intolerable_mg
     if low is None or sit.dose < low:
@@ -473,6 +526,12 @@ def _intolerable_dose(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "Doses missed for {restart_gap_days}+ days?",
+    "Restart at the starting dose",
+    "restart_after_gap",
+    sources=("restart_sources",),
+)
 def _restart_after_gap(sit: Situation) -> Advice | None:
     h = sit.history
     gap = sit.rules.restart_gap_days
@@ -504,6 +563,12 @@ def _restart_after_gap(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "No diary for {restart_gap_days}+ days?",
+    "Ask before any change",
+    "diary_silent",
+    sources=("restart_sources",),
+)
 def _diary_silent(sit: Situation) -> Advice | None:
     """No diary for as long as a restart gap: nothing is known about doses, so no change."""
     h, gap = sit.history, sit.rules.restart_gap_days
@@ -526,6 +591,12 @@ def _diary_silent(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "Insomnia or vivid dreams on {sleep_persistent_days} of {sleep_window_days} days at bedtime?",
+    "Move the dose to the morning",
+    "sleep_to_morning",
+    sources=("morning_sources",),
+)
 def _sleep_to_morning(sit: Situation) -> Advice | None:
     r = sit.rules
     since = sit.today - timedelta(days=r.sleep_window_days - 1)
@@ -556,6 +627,12 @@ def _sleep_to_morning(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "Pain up by >= {clinically_important_points} points over {worsening_window_days} days?",
+    "Flag for review; keep the dose",
+    "worsening_pain",
+    sources=("worsening_sources",),
+)
 def _worsening_pain(sit: Situation) -> Advice | None:
     """Pain worse by the clinically important change than at baseline, or than the window
     before (a rise on treatment counts even when baseline was higher or not recorded)."""
@@ -595,6 +672,13 @@ def _worsening_pain(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "Fewer than {baseline_min_entries} baseline or {recent_min_entries} recent diary days?",
+    "Keep the dose; collect diary days",
+    "too_early",
+    "insufficient_data",
+    sources=("baseline_sources",),
+)
 def _too_early_or_sparse(sit: Situation) -> Advice | None:
     r, s = sit.rules, sit.status
     if s.category != "unknown":
@@ -639,6 +723,12 @@ def _too_early_or_sparse(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "Pain down >= {response_goal_min}% and >= {clinically_important_points} points?",
+    "Responder: keep the dose",
+    "responding",
+    sources=("adequate_trial_sources",),
+)
 def _responding(sit: Situation) -> Advice | None:
     s = sit.status
     if s.category not in ("responder", "strong_responder"):
@@ -658,6 +748,12 @@ def _responding(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "At the highest safe dose for {adequate_trial_min}+ days without response?",
+    "Review: non-response after an adequate trial",
+    "adequate_trial",
+    sources=("adequate_trial_sources",),
+)
 def _adequate_trial(sit: Situation) -> Advice | None:
     trial = sit.ev.dosing.monitoring.adequate_trial_days
     higher = [d for d in sit.ladder() if d > sit.dose and sit.safe(d)]
@@ -712,6 +808,12 @@ def _blockers(sit: Situation) -> tuple[list[str], list[str], list[str]]:
     return blocked, reasons, sources
 
 
+@_asks(
+    "Step due, but {side_effect_block_severity}+ side effects or fewer than {adherence_min_taken_days} of {adherence_window_days} doses taken?",
+    "Hold the dose; name what blocks the step",
+    "escalation_blocked",
+    sources=("side_effect_block_sources",),
+)
 def _hold_blocked(sit: Situation) -> Advice | None:
     higher = [d for d in sit.ladder() if d > sit.dose and sit.safe(d)]
     if not higher or sit.days_at < sit.plan.interval_days:
@@ -734,6 +836,12 @@ def _hold_blocked(sit: Situation) -> Advice | None:
     )
 
 
+@_asks(
+    "Step due ({interval} days at this dose) and tolerated?",
+    "Escalate one step (never above the ceiling)",
+    "escalate",
+    sources=("escalate_sources",),
+)
 def _escalate(sit: Situation) -> Advice | None:
     higher = [d for d in sit.ladder() if d > sit.dose and sit.safe(d)]
     if not higher or sit.days_at < sit.plan.interval_days:
@@ -769,6 +877,7 @@ def _escalate(sit: Situation) -> Advice | None:
     )
 
 
+@_asks("Otherwise", "Continue the current dose", "continue", sources=("escalate_sources",))
 def _continue(sit: Situation) -> Advice:
     trial = int(sit.ev.dosing.monitoring.adequate_trial_days.min)
     dose = sit.at_most(sit.dose)

@@ -7,6 +7,8 @@ finding: contraindicated > not yet (with the earliest safe start) > cautions > e
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -212,7 +214,7 @@ def _occult_dependence_reason(patient: Patient, ev: Evidence) -> str | None:
     return None
 
 
-def _first_line_findings(patient: Patient, ev: Evidence) -> list[Finding]:
+def _first_line_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
     out: list[Finding] = []
     tried_names = [t.name.lower() for t in patient.prior_therapies]
     seen: set[str] = set()
@@ -316,7 +318,7 @@ _RENAL_LABEL = {
 }
 
 
-def _renal_findings(patient: Patient, ev: Evidence) -> list[Finding]:
+def _renal_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
     """Renal impairment is a label caution (renal excretion of naltrexone and its metabolite)."""
     status = patient.renal_status
     if status in _RENAL_LABEL:
@@ -326,7 +328,7 @@ def _renal_findings(patient: Patient, ev: Evidence) -> list[Finding]:
     return []
 
 
-def _lactation_findings(patient: Patient, ev: Evidence) -> list[Finding]:
+def _lactation_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
     """Breastfeeding: label caution in nursing women, LactMed's low milk transfer."""
     return [_finding(ev, "BREASTFEEDING")] if patient.breastfeeding else []
 
@@ -352,6 +354,167 @@ def _status(findings: list[Finding]) -> tuple[Status, date | None]:
     return "eligible", None
 
 
+def _naloxone_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
+    """Occult opioid dependence: a naloxone challenge before the first dose, or its result."""
+    reason = _occult_dependence_reason(patient, ev)
+    if patient.naloxone_challenge == "positive":
+        return [_finding(ev, "NALOXONE_CHALLENGE_POSITIVE")]
+    if reason is not None and patient.naloxone_challenge == "not_done":
+        return [_finding(ev, "NALOXONE_CHALLENGE", why=reason)]
+    return []
+
+
+def _hepatic_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
+    label = patient.hepatic_status.replace("_", " ").capitalize()
+    if patient.hepatic_status in ("acute_hepatitis", "decompensated_cirrhosis"):
+        return [_finding(ev, "HEPATIC_CONTRAINDICATION", status=label)]
+    if patient.hepatic_status == "compensated_cirrhosis":
+        return [_finding(ev, "HEPATIC_CAUTION", status=label)]
+    return []
+
+
+def _allergy_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
+    return [
+        _finding(ev, "ALLERGY", allergen=allergen)
+        for allergen in patient.allergies
+        if any(word in allergen.lower() for word in _NALTREXONE_ALLERGENS)
+    ]
+
+
+def _pregnancy_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
+    if patient.pregnancy == "pregnant":
+        return [_finding(ev, "PREGNANCY")]
+    if patient.pregnancy == "planning":
+        return [_finding(ev, "PLANNED_PREGNANCY")]
+    return []
+
+
+def _surgery_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
+    hold = ev.dosing.safety.perioperative_hold_days
+    return [
+        _finding(
+            ev,
+            "SURGERY_HOLD",
+            procedure=proc.name,
+            date=proc.date.isoformat(),
+            min_days=int(hold.min),
+            max_days=int(hold.max),
+            hold_from=(proc.date - timedelta(days=int(hold.max))).isoformat(),
+        )
+        for proc in patient.planned_procedures
+        if proc.opioids_expected and proc.date >= on
+    ]
+
+
+def _always_findings(patient: Patient, on: date, ev: Evidence) -> list[Finding]:
+    """What every patient is told: LDN is not a monotherapy; carry an ID card."""
+    return [_finding(ev, "NOT_MONOTHERAPY"), _finding(ev, "ID_CARD")]
+
+
+Run = Callable[[Patient, date, Evidence], list[Finding]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One screening question, the function that answers it and the rule codes it can raise.
+
+    `question` names thresholds from the evidence (`{opioid_free_min}` ...), filled in by
+    `check_values`, so the decision diagram drawn from `CHECKS` changes when the data do.
+    """
+
+    id: str
+    question: str
+    codes: tuple[str, ...]
+    run: Run
+
+    def ask(self, evidence: Evidence | None = None) -> str:
+        return self.question.format(**check_values(evidence or default_evidence()))
+
+
+def check_values(ev: Evidence) -> dict[str, object]:
+    """The thresholds the screening questions name, from the evidence base."""
+    safety = ev.dosing.safety
+    return {
+        "opioid_free_min": int(safety.opioid_free_days.min),
+        "opioid_free_max": int(safety.opioid_free_days.max),
+        "long_acting_days": safety.long_acting_opioid_free_days,
+        "hold_min": int(safety.perioperative_hold_days.min),
+        "hold_max": int(safety.perioperative_hold_days.max),
+        "ldn_max": format(ev.dosing.general.maximum_mg.max, "f").rstrip("0").rstrip("."),
+        "adult_age": ADULT_AGE,
+        "trial_max_age": TRIAL_MAX_AGE,
+    }
+
+
+#: The screening, in order; every finding comes from exactly one check (tested).
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "medications",
+        "Opioid or non-LDN naltrexone? Opioid-free {opioid_free_min}-{opioid_free_max} days "
+        "({long_acting_days} for long-acting)?",
+        (
+            "ACTIVE_OPIOID",
+            "OPIOID_WASHOUT",
+            "OPIOID_WASHOUT_COMPLETE",
+            "OPIOID_LAST_DOSE_UNKNOWN",
+            "NALTREXONE_BUPROPION",
+            "STANDARD_DOSE_NALTREXONE",
+        ),
+        _medication_findings,
+    ),
+    Check(
+        "naloxone",
+        "Occult opioid dependence possible? Naloxone challenge done?",
+        ("NALOXONE_CHALLENGE", "NALOXONE_CHALLENGE_POSITIVE"),
+        _naloxone_findings,
+    ),
+    Check(
+        "hepatic",
+        "Acute hepatitis or liver failure? Cirrhosis?",
+        ("HEPATIC_CONTRAINDICATION", "HEPATIC_CAUTION"),
+        _hepatic_findings,
+    ),
+    Check("allergy", "Allergy to naltrexone?", ("ALLERGY",), _allergy_findings),
+    Check(
+        "pregnancy",
+        "Pregnant or planning pregnancy?",
+        ("PREGNANCY", "PLANNED_PREGNANCY"),
+        _pregnancy_findings,
+    ),
+    Check(
+        "surgery",
+        "Surgery with opioids planned? (hold {hold_min}-{hold_max} days before)",
+        ("SURGERY_HOLD",),
+        _surgery_findings,
+    ),
+    Check(
+        "age",
+        "Age {adult_age} or over on the start date? (trials enrolled up to {trial_max_age})",
+        ("BIRTH_DATE_AFTER_START", "PAEDIATRIC", "PAEDIATRIC_OVERRIDE", "AGE_ABOVE_TRIAL_RANGE"),
+        _age_findings,
+    ),
+    Check(
+        "renal",
+        "Renal impairment?",
+        ("RENAL_IMPAIRMENT", "RENAL_STATUS_UNKNOWN"),
+        _renal_findings,
+    ),
+    Check("lactation", "Breastfeeding?", ("BREASTFEEDING",), _lactation_findings),
+    Check(
+        "first_line",
+        "First-line therapies for the pain type tried? Protocol for the condition?",
+        ("NO_PROTOCOL_FOR_CONDITION", "FIRST_LINE_NOT_TRIED", "FIRST_LINE_PARTLY_TRIED"),
+        _first_line_findings,
+    ),
+    Check(
+        "always",
+        "Every patient: LDN with other therapies; carry an ID card",
+        ("NOT_MONOTHERAPY", "ID_CARD"),
+        _always_findings,
+    ),
+)
+
+
 def screen(patient: Patient, on: date, evidence: Evidence | None = None) -> Assessment:
     """Screen `patient` for starting LDN on `on`; every finding cites its sources.
 
@@ -359,51 +522,7 @@ def screen(patient: Patient, on: date, evidence: Evidence | None = None) -> Asse
     on an unknown date gives `not_yet` without a date until the date is recorded.
     """
     ev = evidence or default_evidence()
-    findings = _medication_findings(patient, on, ev)
-
-    reason = _occult_dependence_reason(patient, ev)
-    if patient.naloxone_challenge == "positive":
-        findings.append(_finding(ev, "NALOXONE_CHALLENGE_POSITIVE"))
-    elif reason is not None and patient.naloxone_challenge == "not_done":
-        findings.append(_finding(ev, "NALOXONE_CHALLENGE", why=reason))
-
-    label = patient.hepatic_status.replace("_", " ").capitalize()
-    if patient.hepatic_status in ("acute_hepatitis", "decompensated_cirrhosis"):
-        findings.append(_finding(ev, "HEPATIC_CONTRAINDICATION", status=label))
-    elif patient.hepatic_status == "compensated_cirrhosis":
-        findings.append(_finding(ev, "HEPATIC_CAUTION", status=label))
-
-    for allergen in patient.allergies:
-        if any(word in allergen.lower() for word in _NALTREXONE_ALLERGENS):
-            findings.append(_finding(ev, "ALLERGY", allergen=allergen))
-
-    if patient.pregnancy == "pregnant":
-        findings.append(_finding(ev, "PREGNANCY"))
-    elif patient.pregnancy == "planning":
-        findings.append(_finding(ev, "PLANNED_PREGNANCY"))
-
-    hold = ev.dosing.safety.perioperative_hold_days
-    for proc in patient.planned_procedures:
-        if proc.opioids_expected and proc.date >= on:
-            findings.append(
-                _finding(
-                    ev,
-                    "SURGERY_HOLD",
-                    procedure=proc.name,
-                    date=proc.date.isoformat(),
-                    min_days=int(hold.min),
-                    max_days=int(hold.max),
-                    hold_from=(proc.date - timedelta(days=int(hold.max))).isoformat(),
-                )
-            )
-
-    findings += _age_findings(patient, on, ev)
-    findings += _renal_findings(patient, ev)
-    findings += _lactation_findings(patient, ev)
-    findings += _first_line_findings(patient, ev)
-    findings.append(_finding(ev, "NOT_MONOTHERAPY"))
-    findings.append(_finding(ev, "ID_CARD"))
-
+    findings = [f for check in CHECKS for f in check.run(patient, on, ev)]
     status, earliest = _status(findings)
     return Assessment(
         patient_id=patient.id, on=on, status=status, earliest_start=earliest, findings=findings

@@ -6,6 +6,7 @@ inputs are the bundled evidence and the ready-made designs, which do not change 
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ldnkit.clinical.models import Assessment
 from ldnkit.diagrams import (
     Diagram,
     DiagramUnavailable,
@@ -21,14 +23,19 @@ from ldnkit.diagrams import (
     schedule_chart_svg,
     trial_workflow,
 )
+from ldnkit.diagrams.decision import decision_diagram
 from ldnkit.errors import NotFound
 from ldnkit.evidence import default_evidence
 from ldnkit.evidence.mechanism import mechanism
 from ldnkit.research.designs import DESIGNS
+from ldnkit.store import repositories as repo
+from ldnkit.web import services
+from ldnkit.web.deps import ClinicianScope, Db, Today
 from ldnkit.web.templating import render
 
 api = APIRouter(prefix="/api/evidence", tags=["evidence"])
-pages = APIRouter(prefix="/evidence", include_in_schema=False)
+# No prefix: the evidence diagrams live under /evidence, a patient's path under /patients.
+pages = APIRouter(include_in_schema=False)
 
 
 def _svg_or_none(diagram: Diagram) -> str | None:
@@ -67,18 +74,63 @@ def _design_context(design_id: str) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=1)
+def _decision_context() -> dict[str, Any]:
+    diagram = decision_diagram(default_evidence())
+    return {"diagram": diagram, "svg": _svg_or_none(diagram), "patient": None}
+
+
+def _patient_decision_context(db: Db, patient_id: int, today: dt.date) -> dict[str, Any]:
+    """The decision diagram with this patient's latest screening and today's advice."""
+    with db.read() as s:
+        patient = repo.get_patient(s, patient_id)
+        row = services.latest_assessment(s, patient_id)
+        plan = repo.current_plan(s, patient_id)
+        advice = services.advice_for(s, patient_id, today) if plan is not None else None
+    assessment = Assessment.model_validate(row.payload) if row is not None else None
+    protocol = plan.protocol_id if plan is not None else None
+    diagram = decision_diagram(
+        default_evidence(),
+        protocol_id=protocol,
+        assessment=assessment,
+        advice=advice if advice is not None and advice.available else None,
+    )
+    return {
+        "diagram": diagram,
+        "svg": _svg_or_none(diagram),
+        "patient": patient,
+        "assessment": assessment,
+        "advice": advice,
+    }
+
+
+@pages.get("/evidence/decision")
+async def decision_page(request: Request) -> Response:
+    """The whole decision process, generated from the screening checks and advice rules."""
+    return render(request, "diagram_decision.html", await run_in_threadpool(_decision_context))
+
+
+@pages.get("/patients/{patient_id}/decision")
+async def patient_decision_page(
+    request: Request, patient: ClinicianScope, db: Db, today: Today
+) -> Response:
+    """This patient's path through the decision process (clinicians only: it shows reasons)."""
+    ctx = await run_in_threadpool(_patient_decision_context, db, patient.id, today)
+    return render(request, "diagram_decision.html", ctx)
+
+
 @api.get("/mechanism")
 def api_mechanism() -> dict[str, Any]:
     """The proposed mechanisms as nodes and edges, each edge with evidence level and sources."""
     return mechanism(default_evidence()).model_dump(mode="json", by_alias=True)
 
 
-@pages.get("/mechanism")
+@pages.get("/evidence/mechanism")
 async def mechanism_page(request: Request) -> Response:
     return render(request, "diagram_mechanism.html", await run_in_threadpool(_mechanism_context))
 
 
-@pages.get("/designs")
+@pages.get("/evidence/designs")
 def designs_page(request: Request) -> Response:
     designs = [DESIGNS[k]() for k in DESIGNS]
     return render(
@@ -86,7 +138,7 @@ def designs_page(request: Request) -> Response:
     )
 
 
-@pages.get("/designs/{design_id}")
+@pages.get("/evidence/designs/{design_id}")
 async def design_page(request: Request, design_id: str) -> Response:
     ctx = await run_in_threadpool(_design_context, design_id)
     return render(request, "diagram_design.html", ctx)
