@@ -450,8 +450,9 @@ def check_values(ev: Evidence) -> dict[str, object]:
 CHECKS: tuple[Check, ...] = (
     Check(
         "medications",
-        "Opioid or non-LDN naltrexone? Opioid-free {opioid_free_min}-{opioid_free_max} days "
-        "({long_acting_days} for long-acting)?",
+        "Every medication recognised? Opioid or non-LDN naltrexone? Opioid-free "
+        "{opioid_free_min}-{opioid_free_max} days ({long_acting_days} for long-acting; depots "
+        "their own window)?",
         (
             "ACTIVE_OPIOID",
             "OPIOID_WASHOUT",
@@ -459,6 +460,12 @@ CHECKS: tuple[Check, ...] = (
             "OPIOID_LAST_DOSE_UNKNOWN",
             "NALTREXONE_BUPROPION",
             "STANDARD_DOSE_NALTREXONE",
+            "NALTREXONE_DOSE_UNKNOWN",
+            "NALTREXONE_DEPOT",
+            "NALTREXONE_DEPOT_WASHOUT",
+            "NALTREXONE_DEPOT_DATE_UNKNOWN",
+            "PERIPHERAL_OPIOID",
+            "UNRECOGNISED_MEDICATION",
         ),
         _medication_findings,
     ),
