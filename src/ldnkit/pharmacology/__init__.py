@@ -25,8 +25,9 @@ from ldnkit.pharmacology.published import (
 )
 from ldnkit.pharmacology.reference import solve_reference
 from ldnkit.pharmacology.regimen import Regimen, regimen_from_plan
-from ldnkit.pharmacology.simulation import Simulation, Table, simulate
+from ldnkit.pharmacology.simulation import Simulation, simulate
 from ldnkit.pharmacology.table import occupancy_table
+from ldnkit.table import Table
 
 __all__ = [
     "BindingParameters",

@@ -42,7 +42,7 @@ from ldnkit.pharmacology.published import (
     binding_parameters,
     pk_evidence,
 )
-from ldnkit.pharmacology.simulation import Table
+from ldnkit.table import Table
 
 # --------------------------------------------------------------------------------------------
 # The data file, typed

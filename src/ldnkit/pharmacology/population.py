@@ -30,7 +30,7 @@ from ldnkit.pharmacology.published import (
     typical_parameters,
 )
 from ldnkit.pharmacology.regimen import Regimen
-from ldnkit.pharmacology.simulation import Table
+from ldnkit.table import Table
 
 _FRACTIONS = ("F", "fm")
 _CLEARANCES = ("CL", "Q", "CLm")
@@ -398,9 +398,16 @@ class PopulationResult:
 
     def plot(self, path: str | None = None) -> Any:
         """Concentration and occupancy bands over the period and over the last day."""
-        from ldnkit.pharmacology.plots import plot_population
+        from ldnkit.pharmacology.plots import plot_bands
 
-        return plot_population(self, path=path)
+        return plot_bands(
+            self.times_h,
+            (self.kept_parent, self.kept_metabolite, self.kept_occupancy),
+            (self.mean_parent, self.mean_metabolite, self.mean_occupancy),
+            title=f"{self.regimen.label or 'regimen'}: {self.n} patients "
+            f"({self.kept_occupancy.shape[0]} kept for bands), {self.scenario} scenario",
+            path=path,
+        )
 
 
 def simulate_population(

@@ -13,6 +13,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
+from ldnkit.figures import save_figure
+
 if TYPE_CHECKING:
     from ldnkit.research.meta import MetaResult
 
@@ -22,9 +24,7 @@ __all__ = ["forest_plot", "funnel_plot", "save"]
 def save(fig: Figure, path: str | Path | None) -> Figure:
     """Write the figure when a path is given (format from the suffix) and return it."""
     if path is not None:
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p, bbox_inches="tight")
+        save_figure(fig, path, bbox_inches="tight")
     return fig
 
 
