@@ -21,6 +21,7 @@ from ldnkit.pharmacology.population import (
 from ldnkit.pharmacology.published import (
     binding_parameters,
     pk_evidence,
+    plasma_parameters,
     typical_parameters,
 )
 from ldnkit.pharmacology.reference import solve_reference
@@ -41,6 +42,7 @@ __all__ = [
     "occupancy",
     "occupancy_table",
     "pk_evidence",
+    "plasma_parameters",
     "propagate",
     "regimen_from_plan",
     "simulate",
