@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from ldnkit.pharmacology.published import (
 )
 from ldnkit.pharmacology.regimen import Regimen
 from ldnkit.table import Table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _FRACTIONS = ("F", "fm")
 _CLEARANCES = ("CL", "Q", "CLm")
@@ -396,7 +399,7 @@ class PopulationResult:
             "notes": list(self.notes),
         }
 
-    def plot(self, path: str | None = None) -> Any:
+    def plot(self, path: str | None = None) -> Figure:
         """Concentration and occupancy bands over the period and over the last day."""
         from ldnkit.pharmacology.plots import plot_bands
 

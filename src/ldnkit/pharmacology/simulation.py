@@ -8,7 +8,7 @@ virtual populations use `ldnkit.pharmacology.population`, which never holds pati
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from ldnkit.pharmacology.published import binding_parameters, pk_evidence, typic
 from ldnkit.pharmacology.regimen import Regimen
 from ldnkit.pharmacology.summaries import DailyOccupancy, daily_occupancy, half_life
 from ldnkit.table import Table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_CELLS = 50_000_000  # patients x times held in memory by this path
 
@@ -128,7 +131,7 @@ class Simulation:
             },
         }
 
-    def plot(self, path: str | None = None, patient: int = 0) -> Any:
+    def plot(self, path: str | None = None, patient: int = 0) -> Figure:
         """Concentrations and occupancy over time (matplotlib figure; saved if `path`)."""
         from ldnkit.pharmacology.plots import plot_concentrations
 
