@@ -34,6 +34,7 @@ diagram-deps:
 ## make test: lint, then the whole suite (unit, property, database, API, browser).
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

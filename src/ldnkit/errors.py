@@ -3,6 +3,26 @@
 Shells translate these into their own idiom: the CLI prints one line and exits with status 2,
 the web app answers 4xx with the field path. Keeping them here (and free of I/O) lets the pure
 core raise them without knowing which shell called it.
+
+The whole tree (tests/test_exports.py checks it against every subclass, after importing every
+module). Classes defined in another module name it; catch the base, raise the leaf:
+
+    LdnkitError
+    ├── ValidationError                 input that breaks a rule; names the field (a ValueError)
+    │   ├── ImpossibleInput             input that cannot be true (also an UnsafeToStart)
+    │   └── FhirInvalid                 ldnkit.interop.fhir_common
+    ├── EvidenceError                   the evidence base itself is inconsistent
+    ├── NotFound                        a named protocol, patient or table does not exist
+    ├── Forbidden                       the caller may not see or change this record
+    ├── UnsafeToStart                   screening forbids starting LDN on that date
+    ├── PrefetchMissing                 ldnkit.interop.cds
+    ├── NotAuthenticated                ldnkit.web.errors
+    │   └── InvalidCredentials          ldnkit.web.accounts
+    ├── LockedOut                       ldnkit.web.errors
+    ├── NotInitialised                  ldnkit.cli.store
+    ├── BackupError                     ldnkit.store.backup
+    ├── ConcurrentCorrection            ldnkit.store.repositories.diary
+    └── DiagramUnavailable              ldnkit.diagrams.render
 """
 
 from __future__ import annotations

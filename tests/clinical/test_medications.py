@@ -13,7 +13,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ldnkit.clinical.medications import recognise_text, recogniser
+from ldnkit.clinical.medications import (
+    find_opioid,
+    is_naltrexone_bupropion,
+    recognise_text,
+    recogniser,
+)
 from ldnkit.clinical.models import Coding, Medication
 from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import plan_for_patient
@@ -380,12 +385,12 @@ def test_unknown_code_falls_back_to_the_display_text() -> None:
 
 
 # -- the old API still answers -------------------------------------------------------------
-def test_evidence_find_opioid_delegates_to_recognition() -> None:
+def test_find_opioid_is_the_full_recognition() -> None:
     ev = default_evidence()
-    assert ev.find_opioid("OXYCODONE HCL 5 MG PO TABS").id == "oxycodone"
-    assert ev.find_opioid("Sublocade").washout == "long_acting"
-    assert ev.find_opioid("gabapentin 300 mg") is None
-    assert ev.is_naltrexone_bupropion("Mysimba 8 mg/90 mg")
+    assert find_opioid("OXYCODONE HCL 5 MG PO TABS", ev).id == "oxycodone"
+    assert find_opioid("Sublocade", ev).washout == "long_acting"
+    assert find_opioid("gabapentin 300 mg", ev) is None
+    assert is_naltrexone_bupropion("Mysimba 8 mg/90 mg", ev)
 
 
 def test_every_vocabulary_entry_cites_known_sources() -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ldnkit.clinical.medications import find_opioid
 from ldnkit.clinical.models import Patient, PlanOptions
 from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import plan_for_patient, titration_plan
@@ -73,12 +74,12 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 
 
 def _active_opioid(patient: Patient) -> bool:
-    return any(m.active and EV.find_opioid(m.name) for m in patient.medications)
+    return any(m.active and find_opioid(m.name, EV) for m in patient.medications)
 
 
 def _inside_window(patient: Patient, start: date) -> bool:
     for m in patient.medications:
-        op = EV.find_opioid(m.name)
+        op = find_opioid(m.name, EV)
         if op is None or m.active:
             continue
         if m.last_dose is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ldnkit.clinical.medications import find_opioid
 from ldnkit.errors import EvidenceError, NotFound
 from ldnkit.evidence import DATA_DIR, default_evidence, load_evidence
 from tests.clinical.conftest import REQUIRED_OPIOIDS
@@ -74,10 +75,10 @@ def test_opioid_list_covers_the_required_drugs() -> None:
         "Percocet 5/325",
         "Suboxone",
     ):
-        assert ev.find_opioid(drug) is not None, drug
+        assert find_opioid(drug, ev) is not None, drug
     for drug in ("ibuprofen", "gabapentin", "naltrexone"):
-        assert ev.find_opioid(drug) is None, drug
-    assert ev.find_opioid("methadone").washout == "long_acting"
+        assert find_opioid(drug, ev) is None, drug
+    assert find_opioid("methadone", ev).washout == "long_acting"
 
 
 def test_dangling_source_id_fails_loudly(data_copy: Path) -> None:

@@ -1,4 +1,8 @@
-"""The medication vocabulary fails loudly when broken, like every other evidence file."""
+"""The medication vocabulary fails loudly when broken, like every other evidence file.
+
+Source ids are checked when the evidence base loads; the vocabulary's own cross-references
+(products naming ingredients, classes, washouts) when the recogniser compiles it, which the web
+app does at start-up, so a broken entry never reaches a patient."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ldnkit.clinical.medications import recogniser
 from ldnkit.errors import EvidenceError
 from ldnkit.evidence.loader import DATA_DIR, load_evidence
 
@@ -31,7 +36,7 @@ def test_product_naming_an_unknown_ingredient_fails(data_copy: Path) -> None:
         lambda d: d["products"][0]["ingredients"].append("unobtainium"),
     )
     with pytest.raises(EvidenceError, match="unobtainium"):
-        load_evidence(data_copy)
+        recogniser(load_evidence(data_copy))
 
 
 def test_ingredient_with_an_unknown_class_fails(data_copy: Path) -> None:
@@ -39,7 +44,7 @@ def test_ingredient_with_an_unknown_class_fails(data_copy: Path) -> None:
         data_copy / "medications.yaml", lambda d: d["ingredients"][0].update({"class": "mystery"})
     )
     with pytest.raises(EvidenceError, match="mystery"):
-        load_evidence(data_copy)
+        recogniser(load_evidence(data_copy))
 
 
 def test_dangling_source_in_the_vocabulary_fails(data_copy: Path) -> None:
@@ -53,4 +58,4 @@ def test_dangling_source_in_the_vocabulary_fails(data_copy: Path) -> None:
 def test_class_without_sources_fails(data_copy: Path) -> None:
     _edit(data_copy / "medications.yaml", lambda d: d["classes"][0].update({"sources": []}))
     with pytest.raises(EvidenceError, match=r"medications\.yaml: classes"):
-        load_evidence(data_copy)
+        recogniser(load_evidence(data_copy))

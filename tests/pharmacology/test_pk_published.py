@@ -105,3 +105,20 @@ def test_published_values_sit_inside_their_ranges() -> None:
         p = getattr(EV.parameters, name)
         if p.range is not None and p.basis in ("published", "derived"):
             assert p.range.contains(p.value), name
+
+
+def test_every_scenario_shares_the_plasma_kinetics_and_adds_only_the_brain_delay() -> None:
+    from dataclasses import asdict
+
+    from ldnkit.pharmacology import plasma_parameters, typical_parameters
+
+    ev = pk_evidence()
+    plasma = asdict(plasma_parameters(ev))
+    assert plasma["ke0"] == 0.0 and plasma["ke0m"] == 0.0
+    assert plasma["CL"] == ev.parameters.CL.value and plasma["Vm"] == ev.parameters.Vm.value
+    for name, scenario in ev.scenarios.items():
+        typical = asdict(typical_parameters(name, ev))
+        assert (typical["ke0"], typical["ke0m"]) == (scenario.ke0, scenario.ke0m)
+        assert {k: v for k, v in typical.items() if k not in ("ke0", "ke0m")} == {
+            k: v for k, v in plasma.items() if k not in ("ke0", "ke0m")
+        }

@@ -349,7 +349,16 @@ def meta_cmd(
     classical, Bayesian and trial sequential views)."""
     try:
         _meta(
-            file, ldn, method, hartung_knapp, hk_adhoc, forest, funnel, loo, as_json, delta,
+            file,
+            ldn,
+            method,
+            hartung_knapp,
+            hk_adhoc,
+            forest,
+            funnel,
+            loo,
+            as_json,
+            delta,
             tau_scale,
         )
     except (LdnkitError, typer.Exit, typer.Abort):

@@ -50,6 +50,8 @@ __all__ = [
     "Recogniser",
     "Recognition",
     "Washout",
+    "find_opioid",
+    "is_naltrexone_bupropion",
     "recognise",
     "recognise_text",
     "recogniser",
@@ -856,3 +858,15 @@ def recognise_text(text: str, evidence: Evidence | None = None) -> Recognition:
 def recognise(med: Medication, evidence: Evidence | None = None) -> Recognition:
     """Recognise a chart medication: its codes first, then its name."""
     return recogniser(evidence or default_evidence()).medication(med.name, med.codes)
+
+
+def find_opioid(drug_name: str, evidence: Evidence | None = None) -> Ingredient | None:
+    """The first opioid a medication line names (any wording), or None: for callers that only
+    need a yes/no; screening uses the full `Recognition` with its evidence."""
+    opioids = recogniser(evidence or default_evidence()).text(drug_name).opioids
+    return opioids[0] if opioids else None
+
+
+def is_naltrexone_bupropion(drug_name: str, evidence: Evidence | None = None) -> bool:
+    """True for naltrexone-bupropion (Contrave, Mysimba) however it is written."""
+    return recogniser(evidence or default_evidence()).text(drug_name).form == "naltrexone_bupropion"

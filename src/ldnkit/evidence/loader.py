@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel
@@ -46,9 +46,6 @@ _CORE_FILES = (
     "studies",
 )
 _M = TypeVar("_M", bound=BaseModel)
-
-if TYPE_CHECKING:
-    from ldnkit.clinical.medications import Ingredient
 
 
 class Evidence:
@@ -118,21 +115,6 @@ class Evidence:
 
     def pain_type(self, pain_type_id: str) -> PainType | None:
         return self.pain_types.get(pain_type_id)
-
-    def find_opioid(self, drug_name: str) -> Ingredient | None:
-        """The first opioid a medication line names (any wording, see
-        `ldnkit.clinical.medications`), or None. Kept for callers that only need a yes/no;
-        screening uses the full recognition with its evidence."""
-        from ldnkit.clinical.medications import recogniser
-
-        opioids = recogniser(self).text(drug_name).opioids
-        return opioids[0] if opioids else None
-
-    def is_naltrexone_bupropion(self, drug_name: str) -> bool:
-        """True for naltrexone-bupropion (Contrave, Mysimba) however it is written."""
-        from ldnkit.clinical.medications import recogniser
-
-        return recogniser(self).text(drug_name).form == "naltrexone_bupropion"
 
 
 def _read(path: Path) -> Any:
@@ -215,11 +197,6 @@ def load_evidence(data_dir: Path | str | None = None) -> Evidence:
         sections={name: raw[name] for name in extra},
     )
     _cross_check(evidence, raw)
-    if "medications" in evidence._sections:
-        # Compile the medication vocabulary now (and keep it) so a broken entry fails at load.
-        from ldnkit.clinical.medications import recogniser
-
-        recogniser(evidence)
     return evidence
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from ldnkit.clinical.diary import DiaryEntry, validate_diary_entry
+from ldnkit.clinical.medications import is_naltrexone_bupropion
 from ldnkit.clinical.models import Coding, Medication, Patient, Plan, PlanStep
 from ldnkit.errors import ValidationError
 from ldnkit.evidence import Evidence, default_evidence
@@ -646,7 +647,7 @@ def ldn_orders(bundle: Any, evidence: Evidence | None = None) -> list[tuple[int,
             [str(concept.get("text") or "")]
             + [str(c.get("display") or "") for c in concept.get("coding") or []]
         )
-        if "naltrexone" in name.lower() and not ev.is_naltrexone_bupropion(name):
+        if "naltrexone" in name.lower() and not is_naltrexone_bupropion(name, ev):
             out.append((i, res))
     return out
 

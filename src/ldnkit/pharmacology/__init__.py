@@ -21,12 +21,14 @@ from ldnkit.pharmacology.population import (
 from ldnkit.pharmacology.published import (
     binding_parameters,
     pk_evidence,
+    plasma_parameters,
     typical_parameters,
 )
 from ldnkit.pharmacology.reference import solve_reference
 from ldnkit.pharmacology.regimen import Regimen, regimen_from_plan
-from ldnkit.pharmacology.simulation import Simulation, Table, simulate
+from ldnkit.pharmacology.simulation import Simulation, simulate
 from ldnkit.pharmacology.table import occupancy_table
+from ldnkit.table import Table
 
 __all__ = [
     "BindingParameters",
@@ -40,6 +42,7 @@ __all__ = [
     "occupancy",
     "occupancy_table",
     "pk_evidence",
+    "plasma_parameters",
     "propagate",
     "regimen_from_plan",
     "simulate",

@@ -41,8 +41,9 @@ from ldnkit.pharmacology.published import (
     PharmacokineticsEvidence,
     binding_parameters,
     pk_evidence,
+    plasma_parameters,
 )
-from ldnkit.pharmacology.simulation import Table
+from ldnkit.table import Table
 
 # --------------------------------------------------------------------------------------------
 # The data file, typed
@@ -390,19 +391,7 @@ class Problem:
     ) -> Problem:
         """The bundled typical kinetics; `scan_h` overrides single-dose scan times (sensitivity)."""
         e = evidence or pk_evidence()
-        k = e.parameters
-        p = PKParameters(
-            ka=k.ka.value,
-            F=k.F.value,
-            CL=k.CL.value,
-            Vc=k.Vc.value,
-            Q=k.Q.value,
-            Vp=k.Vp.value,
-            fm=k.fm.value,
-            CLm=k.CLm.value,
-            Vm=k.Vm.value,
-            salt_fraction=k.salt_fraction.value,
-        )
+        p = plasma_parameters(e)
         parent, metab = plasma_responses(p)
         obs = list(observations if observations is not None else occupancy_data().fitted())
         if scan_h is not None:

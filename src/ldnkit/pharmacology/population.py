@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,7 +31,10 @@ from ldnkit.pharmacology.published import (
     typical_parameters,
 )
 from ldnkit.pharmacology.regimen import Regimen
-from ldnkit.pharmacology.simulation import Table
+from ldnkit.table import Table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _FRACTIONS = ("F", "fm")
 _CLEARANCES = ("CL", "Q", "CLm")
@@ -445,11 +448,18 @@ class PopulationResult:
             "notes": list(self.notes),
         }
 
-    def plot(self, path: str | None = None) -> Any:
+    def plot(self, path: str | None = None) -> Figure:
         """Concentration and occupancy bands over the period and over the last day."""
-        from ldnkit.pharmacology.plots import plot_population
+        from ldnkit.pharmacology.plots import plot_bands
 
-        return plot_population(self, path=path)
+        return plot_bands(
+            self.times_h,
+            (self.kept_parent, self.kept_metabolite, self.kept_occupancy),
+            (self.mean_parent, self.mean_metabolite, self.mean_occupancy),
+            title=f"{self.regimen.label or 'regimen'}: {self.n} patients "
+            f"({self.kept_occupancy.shape[0]} kept for bands), {self.scenario} scenario",
+            path=path,
+        )
 
 
 def simulate_population(

@@ -8,6 +8,7 @@ its numbers came from.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -177,8 +178,14 @@ def typical_parameters(
 ) -> PKParameters:
     """A typical 70 kg adult's kinetics, with the brain equilibration of `scenario`."""
     e = evidence or pk_evidence()
-    k = e.parameters
     s = e.scenario(scenario)
+    return replace(plasma_parameters(e), ke0=s.ke0, ke0m=s.ke0m)
+
+
+def plasma_parameters(evidence: PharmacokineticsEvidence | None = None) -> PKParameters:
+    """A typical 70 kg adult's plasma kinetics alone (no brain equilibration delay): what the
+    fitter starts from before it estimates the delay, and what every scenario shares."""
+    k = (evidence or pk_evidence()).parameters
     return PKParameters(
         ka=k.ka.value,
         F=k.F.value,
@@ -190,8 +197,6 @@ def typical_parameters(
         CLm=k.CLm.value,
         Vm=k.Vm.value,
         salt_fraction=k.salt_fraction.value,
-        ke0=s.ke0,
-        ke0m=s.ke0m,
     )
 
 
@@ -225,5 +230,6 @@ __all__ = [
     "Scenario",
     "binding_parameters",
     "pk_evidence",
+    "plasma_parameters",
     "typical_parameters",
 ]

@@ -14,7 +14,8 @@ import numpy as np
 from ldnkit.pharmacology.population import simulate_population
 from ldnkit.pharmacology.published import pk_evidence
 from ldnkit.pharmacology.regimen import Regimen
-from ldnkit.pharmacology.simulation import Table, simulate
+from ldnkit.pharmacology.simulation import simulate
+from ldnkit.table import Table
 
 DEFAULT_DOSES = (1.5, 3.0, 4.5, 50.0)
 

@@ -14,26 +14,13 @@ from matplotlib.figure import Figure
 
 from ldnkit.analytics.cohort import CohortSummary
 from ldnkit.clinical.outcomes import PatientOutcome, ResponseThresholds
+from ldnkit.figures import save_figure
 
 FORMATS = (".svg", ".png")
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        from ldnkit.errors import ValidationError
-
-        raise ValidationError("path", f"plot file must end in {' or '.join(FORMATS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight", metadata=_metadata(path))
-    return path
-
-
-def _metadata(path: Path) -> dict[str, str | None]:
-    # Fixed metadata keeps SVG output byte-stable between runs (no creation date).
-    if path.suffix.lower() == ".svg":
-        return {"Date": None, "Creator": "ldnkit"}
-    return {"Software": "ldnkit"}
+    return save_figure(fig, path, formats=FORMATS, stable=True, dpi=120, bbox_inches="tight")
 
 
 def patient_timeline(outcome: PatientOutcome, path: Path, *, label: str = "Patient") -> Path:

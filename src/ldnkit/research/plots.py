@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from ldnkit.errors import ValidationError
+from ldnkit.figures import save_figure
 
 if TYPE_CHECKING:
     from ldnkit.research.meta import MetaResult
@@ -24,17 +24,7 @@ __all__ = ["forest_plot", "funnel_plot", "save"]
 def save(fig: Figure, path: str | Path | None) -> Figure:
     """Write the figure when a path is given (format from the suffix) and return it."""
     if path is not None:
-        if not isinstance(path, (str, Path)):
-            raise ValidationError("path", f"must be a file path, got {type(path).__name__}")
-        p = Path(path)
-        fmt = p.suffix.lower().lstrip(".")
-        if fmt not in fig.canvas.get_supported_filetypes():
-            raise ValidationError("path", f"{p.name}: unknown image format {fmt!r} (png, svg, pdf)")
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(p, bbox_inches="tight")
-        except OSError as exc:
-            raise ValidationError("path", f"cannot write {p} ({exc.strerror or exc})") from None
+        save_figure(fig, path, bbox_inches="tight")
     return fig
 
 

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import ldnkit
+from ldnkit.clinical.medications import recogniser
 from ldnkit.clinical.response import response_rules
 from ldnkit.evidence import default_evidence
 from ldnkit.web import errors, writes
@@ -107,6 +108,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Compile the medication vocabulary before serving: a broken entry stops start-up
+        # (naming it) instead of failing the first screening, and no request pays for it.
+        recogniser(default_evidence())
         db.start()
         if settings.freeze_heap:
             _settle_heap()
