@@ -207,7 +207,7 @@ def test_secure_cookie_under_https(clinic: Clinic) -> None:
     with httpx.Client(base_url=clinic.url) as c:
         page = c.get("/login")
         token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-        # uvicorn trusts X-Forwarded-Proto from loopback, as behind a TLS-terminating proxy.
+        # The fixture lists loopback in LDNKIT_TRUSTED_PROXIES, as behind a TLS proxy.
         r = c.post(
             "/login",
             data={"username": "dr_b", "password": PASSWORD, "csrf_token": token},

@@ -5,7 +5,7 @@ its audit event commit together or not at all. `actor` is a short code such as `
 `cli`, recorded in the audit log.
 """
 
-from ldnkit.store.repositories import audit, diary, people, records, users
+from ldnkit.store.repositories import audit, diary, people, records, throttle, users
 from ldnkit.store.repositories.diary import (
     ConcurrentCorrection,
     ImportResult,
@@ -80,6 +80,7 @@ __all__ = [
     "save_plan",
     "set_active",
     "set_password",
+    "throttle",
     "to_diary_entry",
     "update_patient_profile",
     "users",
