@@ -181,9 +181,16 @@ def test_cookie_session_flags_and_csrf(clinic: Clinic) -> None:
         cookie = r.headers["set-cookie"]
         assert "ldnkit_session=" in cookie and "HttpOnly" in cookie
         assert "samesite=lax" in cookie.lower() and "Secure" not in cookie
-        assert c.get("/patients").status_code == 200
+        listing = c.get("/patients")
+        assert listing.status_code == 200
         r = c.post(f"/patients/{clinic.ids['patient_a']}/screen", data={"on": TODAY})
         assert r.status_code == 403
+        # The login form's token was bound to the pre-login cookie, not to this session.
+        r = c.post(
+            f"/patients/{clinic.ids['patient_a']}/screen", data={"on": TODAY, "csrf_token": token}
+        )
+        assert r.status_code == 403
+        token = listing.text.split('name="csrf_token" value="')[1].split('"')[0]
         r = c.post(
             f"/patients/{clinic.ids['patient_a']}/screen", data={"on": TODAY, "csrf_token": token}
         )

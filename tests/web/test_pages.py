@@ -17,6 +17,9 @@ def _browser(clinic: Clinic, username: str) -> tuple[httpx.Client, str]:
     token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
     r = c.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
     assert r.status_code == 303, r.text
+    # Tokens are bound to the session: the one for this session comes with its pages.
+    page = c.get(r.headers["location"])
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     return c, token
 
 

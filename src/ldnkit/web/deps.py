@@ -14,7 +14,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import func, select
@@ -168,10 +168,56 @@ async def current_user(user: Principal | None = Depends(optional_user)) -> Princ
     return user
 
 
+async def refuse(
+    request: Request,
+    message: str,
+    *,
+    reason: str,
+    user: Principal | None = None,
+    patient_id: int | None = None,
+) -> NoReturn:
+    """Audit a refused access (who, which route, why: codes only), then raise Forbidden.
+
+    Every 403 of the access rules goes through here, so an administrator can see who tried to
+    reach what they may not (someone else's patient, an admin page, a forged form post).
+    """
+    await audit_refusal(request, reason=reason, user=user, patient_id=patient_id)
+    raise Forbidden(message)
+
+
+async def audit_refusal(
+    request: Request,
+    *,
+    reason: str,
+    user: Principal | None = None,
+    patient_id: int | None = None,
+) -> None:
+    """Write the audit row of a refused access, once per request."""
+    if getattr(request.state, "refusal_audited", False):
+        return
+    request.state.refusal_audited = True
+    user = user or getattr(request.state, "user", None)
+    route = request.scope.get("route")
+    name = (getattr(route, "name", None) or "unknown")[:64]
+    db: Database = request.app.state.db
+    await db.awrite_item(
+        AUDIT,
+        {
+            "actor": user.actor if user is not None else "anonymous",
+            "action": "refused",
+            "entity": "patient" if patient_id is not None else "route",
+            "entity_id": patient_id,
+            "details": {"route": name, "method": request.method[:16], "reason": reason},
+        },
+    )
+
+
 def _role(*roles: str):  # type: ignore[no-untyped-def]
-    async def check(user: Principal = Depends(current_user)) -> Principal:
+    async def check(request: Request, user: Principal = Depends(current_user)) -> Principal:
         if user.role not in roles:
-            raise Forbidden(f"this needs a {' or '.join(roles)} account")
+            await refuse(
+                request, f"this needs a {' or '.join(roles)} account", reason="role", user=user
+            )
         return user
 
     return check
@@ -216,7 +262,13 @@ async def patient_in_scope(
         user.role == "patient" and user.patient_id == ref.id
     )
     if not allowed:
-        raise Forbidden("this patient's record is not yours to see")
+        await refuse(
+            request,
+            "this patient's record is not yours to see",
+            reason="not_in_scope",
+            user=user,
+            patient_id=ref.id,
+        )
     if request.method in SAFE_METHODS:
         route = request.scope.get("route")
         what = getattr(route, "name", "read") or "read"
@@ -234,11 +286,19 @@ async def patient_in_scope(
 
 
 async def clinician_patient(
-    ref: PatientRef = Depends(patient_in_scope), user: Principal = Depends(current_user)
+    request: Request,
+    ref: PatientRef = Depends(patient_in_scope),
+    user: Principal = Depends(current_user),
 ) -> PatientRef:
     """A patient in scope whose record the caller may change: their clinician only."""
     if user.role != "clinician":
-        raise Forbidden("only the patient's clinician may change this")
+        await refuse(
+            request,
+            "only the patient's clinician may change this",
+            reason="not_clinician",
+            user=user,
+            patient_id=ref.id,
+        )
     return ref
 
 
@@ -259,8 +319,14 @@ async def csrf_protect(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
-    if not request.app.state.signer.csrf_ok(request.cookies.get(CSRF_COOKIE), submitted):
-        raise Forbidden("missing or invalid CSRF token; reload the page and try again")
+    signer = request.app.state.signer
+    binding = signer.csrf_binding(
+        request.cookies.get(SESSION_COOKIE), request.cookies.get(CSRF_COOKIE)
+    )
+    if not signer.csrf_ok(binding, submitted):
+        await refuse(
+            request, "missing or invalid CSRF token; reload the page and try again", reason="csrf"
+        )
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
@@ -281,6 +347,7 @@ __all__ = [
     "PatientRef",
     "Principal",
     "Today",
+    "audit_refusal",
     "clinician_patient",
     "csrf_protect",
     "current_admin",
@@ -290,5 +357,6 @@ __all__ = [
     "get_db",
     "optional_user",
     "patient_in_scope",
+    "refuse",
     "today",
 ]
