@@ -34,6 +34,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
+from ldnkit import jsonbounds
 from ldnkit.errors import Forbidden, LdnkitError, NotFound, ValidationError
 from ldnkit.interop import fhir_common as fc
 from ldnkit.interop.fhir_export import export_bundle
@@ -159,9 +160,11 @@ def make_fhir_router(
         if len(raw) > MAX_BUNDLE_BYTES:
             raise fc.FhirInvalid("(body)", f"Bundle larger than {MAX_BUNDLE_BYTES} bytes")
         try:
-            bundle = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            bundle = jsonbounds.loads(raw)
+        except jsonbounds.JsonInvalid:
             raise fc.FhirInvalid("(body)", "not valid JSON") from None
+        except jsonbounds.JsonTooDeep as exc:
+            raise fc.FhirInvalid("(body)", str(exc)) from None
 
         def work() -> ImportSummary:
             imported = diary_from_bundle(bundle, today=day)

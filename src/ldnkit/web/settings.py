@@ -56,6 +56,17 @@ class WebSettings(BaseSettings):
     max_fhir_bytes: int = 20 * 1024 * 1024
     #: Deepest JSON nesting accepted in any request body (`ldnkit.jsonbounds`).
     max_json_depth: int = 64
+    #: CDS Hooks clients allowed to call the services: a YAML/JSON file listing each EHR's
+    #: `iss` and its keys (`interop.cds_auth.CdsClients.from_file`). Without it (and without
+    #: the sandbox below) every CDS service call is refused with 401.
+    cds_clients: str = ""
+    #: LOCAL TRIALS ONLY: accept CDS service calls without a client JWT (logged loudly).
+    cds_open_sandbox: bool = False
+    #: The public CDS base URL (e.g. https://ldn.example.org/api) the `aud` claim must name;
+    #: empty: the URL each request arrived at.
+    cds_base_url: str = ""
+    #: Clock difference tolerated between the EHR and this server for `exp` / `iat`.
+    cds_clock_skew_s: int = 60
 
     def url(self) -> str:
         from ldnkit.store import database_url

@@ -5,7 +5,7 @@ its audit event commit together or not at all. `actor` is a short code such as `
 `cli`, recorded in the audit log.
 """
 
-from ldnkit.store.repositories import audit, diary, people, records, throttle, users
+from ldnkit.store.repositories import audit, cds, diary, people, records, throttle, users
 from ldnkit.store.repositories.diary import (
     ConcurrentCorrection,
     ImportResult,
@@ -53,6 +53,7 @@ __all__ = [
     "add_diary_entry",
     "audit",
     "authenticate",
+    "cds",
     "create_clinician",
     "create_patient",
     "create_user",
