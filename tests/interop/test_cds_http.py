@@ -369,3 +369,24 @@ def test_feedback_endpoint(client, engine):
     bad = client.post("/cds-services/ldn-order-select/feedback", json={"feedback": [{"card": 1}]})
     assert bad.status_code == 400 and bad.json()["field"] == "feedback[0].card"
     assert client.post("/cds-services/nope/feedback", json=fb).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/cds-services/ldn-patient-view", "/cds-services/ldn-order-select/feedback"]
+)
+@pytest.mark.parametrize("depth", [65, 5000, 100_000])
+def test_deeply_nested_json_is_a_400_not_a_crash(client, path, depth):
+    """Without the app's body middleware too: the route's own parser bounds the depth."""
+    body = b'{"hook": ' + b"[" * depth + b"]" * depth + b"}"
+    resp = client.post(path, content=body)
+    assert resp.status_code == 400, resp.text
+    assert "nested" in resp.json()["reason"]
+
+
+def test_feedback_is_bounded(client):
+    item = {"card": "c" * 129, "outcome": "accepted", "outcomeTimestamp": "2026-05-04T10:00:00Z"}
+    resp = client.post("/cds-services/ldn-order-select/feedback", json={"feedback": [item]})
+    assert resp.status_code == 400 and resp.json()["field"] == "feedback[0].card"
+    many = [{**item, "card": f"c{i}"} for i in range(101)]
+    resp = client.post("/cds-services/ldn-order-select/feedback", json={"feedback": many})
+    assert resp.status_code == 400 and resp.json()["field"] == "feedback"

@@ -235,3 +235,16 @@ def test_import_errors_are_operation_outcomes(seeded):
     )
     assert rule.status_code == 422
     assert "pain" in rule.json()["issue"][0]["expression"][0]
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(seeded):
+    """5,000 nested arrays used to raise RecursionError in the parser (a 500)."""
+    client, _, pid, doc, _ = seeded
+    for depth in (65, 5000, 100_000):
+        resp = client.post(
+            f"/fhir/Patient/{pid}",
+            content=b"[" * depth + b"]" * depth,
+            headers={"X-User": f"clinician:{doc}"},
+        )
+        assert resp.status_code == 400, resp.text
+        assert "nested" in resp.json()["issue"][0]["diagnostics"]
