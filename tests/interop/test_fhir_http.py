@@ -248,3 +248,22 @@ def test_deeply_nested_json_is_a_400_not_a_crash(seeded):
         )
         assert resp.status_code == 400, resp.text
         assert "nested" in resp.json()["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01", "1899-12-31"])
+def test_imported_observations_from_long_ago_are_refused(seeded, when):
+    client, _, pid, doc, _ = seeded
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+        "effectiveDateTime": when,
+        "valueInteger": 4,
+    }
+    resp = client.post(
+        f"/fhir/Patient/{pid}",
+        json={"resourceType": "Bundle", "type": "collection", "entry": [{"resource": obs}]},
+        headers={"X-User": f"clinician:{doc}"},
+    )
+    assert resp.status_code == 422, resp.text
+    assert "1990-01-01" in resp.json()["issue"][0]["diagnostics"]

@@ -138,6 +138,12 @@ def test_invalid_diary_input_is_422_with_field_and_nothing_changes(clinic: Clini
                 {"entry_date": TODAY, "pain": 3, "dose_taken": False, "dose_time": "22:00"},
                 "dose_time",
             ),
+            ({"entry_date": "0001-01-01", "pain": 3, "dose_taken": True}, "entry_date"),
+            ({"entry_date": "1899-12-31", "pain": 3, "dose_taken": True}, "entry_date"),
+            ({"entry_date": TODAY, "pain": True, "dose_taken": True}, "pain"),
+            ({"entry_date": TODAY, "pain": 3, "sleep": False, "dose_taken": True}, "sleep"),
+            ({"entry_date": TODAY, "pain": 3, "dose_taken": True, "dose_mg": True}, "dose_mg"),
+            ({"entry_date": TODAY, "pain": 3, "dose_taken": True, "note": "a\x00b"}, "note"),
         ]
         for body, field in cases:
             r = c.post(f"/api/patients/{pid}/diary", json=body)

@@ -7,7 +7,10 @@ runs. This middleware looks up the limit for the request's route class, refuses 
 `Content-Length` above it at once (413, the body never read), counts a streamed (chunked)
 body as it arrives and stops at the limit (413), and hands the route the body it collected.
 Bodies that look like JSON also get their nesting checked (`ldnkit.jsonbounds`) so that no
-parser downstream can hit `RecursionError` (400).
+parser downstream can hit `RecursionError` (400). NUL characters are refused wherever a request
+can carry text (path, query, JSON and form bodies; 400): no clinical text needs them, and
+PostgreSQL cannot store them, so one that slipped past a model would otherwise be a 500. When
+the body parses (JSON, form) the answer is the app's 422 naming the field; otherwise 400.
 
 Every refusal is a small JSON object `{"error": ..., "reason": ..., "limit": ...}`.
 """
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ldnkit.jsonbounds import MAX_DEPTH, json_depth
+from ldnkit.jsonbounds import MAX_DEPTH, JsonInvalid, JsonTooDeep, json_depth, loads
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,17 @@ def _is_json(content_type: str, body: bytes) -> bool:
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
         return False
     return bool(_JSONISH.match(body[:64]))
+
+
+_NUL_REASON = "NUL characters (\\u0000, %00) are not accepted"
+
+
+def _has_nul(content_type: str, body: bytes) -> bool:
+    if content_type.startswith("multipart/"):
+        return False  # parts are checked by the form's own fields
+    if b"\x00" in body or (b"%00" in body and "urlencoded" in content_type):
+        return True
+    return b"\\u0000" in body
 
 
 class BodyLimit:
@@ -79,6 +93,9 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope["path"])
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            await _refuse(send, 400, "bad_request", _NUL_REASON, limit)
+            return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None:
@@ -98,6 +115,13 @@ class BodyLimit:
         if disconnected:
             return
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        if body and _has_nul(content_type, body):
+            where = _nul_field(content_type, body)
+            if where is None:
+                await _refuse(send, 400, "bad_request", _NUL_REASON, limit)
+            else:
+                await _refuse_field(send, where, "contains a NUL character")
+            return
         if body and _is_json(content_type, body):
             depth = json_depth(body)
             if depth > self.max_depth:
@@ -105,6 +129,47 @@ class BodyLimit:
                 await _refuse(send, 400, "too_deep", reason, limit)
                 return
         await self.app(scope, _replay(body, receive), send)
+
+
+def _nul_field(content_type: str, body: bytes) -> str | None:
+    """The field path holding the NUL, when the body parses (JSON or form), else None."""
+    from urllib.parse import parse_qsl
+
+    from ldnkit.web.schemas import _nul_path
+
+    if "urlencoded" in content_type:
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            return None
+        return next((k.replace("\x00", "") or "(body)" for k, v in pairs if "\x00" in k + v), None)
+    try:
+        return _nul_path(loads(body), "")
+    except (JsonInvalid, JsonTooDeep):
+        return None
+
+
+async def _refuse_field(send: Send, field: str, reason: str) -> None:
+    """422 shaped like the app's own validation errors (field path and reason)."""
+    payload = json.dumps(
+        {
+            "error": f"{field}: {reason}",
+            "field": field,
+            "reason": reason,
+            "detail": [{"loc": field.split("."), "msg": reason, "type": "ldnkit.validation"}],
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _too_large(limit: int) -> str:
