@@ -9,11 +9,11 @@ theirs through `extra_routers` without touching this file:
 from __future__ import annotations
 
 import gc
+import importlib.resources
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import swagger_ui_bundle
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -42,13 +42,14 @@ from ldnkit.web.security import Signer
 from ldnkit.web.settings import WebSettings
 
 STATIC_DIR = Path(__file__).parent / "static"
-#: Swagger UI's files, from the `swagger-ui-bundle` package: the docs need no CDN.
-SWAGGER_DIR = Path(str(swagger_ui_bundle.swagger_ui_path))
+#: Swagger UI 5 (which reads OpenAPI 3.1, as FastAPI writes it), shipped as files by the
+#: `fastapi-offline` package: the docs need no CDN. Only its files are used, not its code.
+SWAGGER_DIR = Path(str(importlib.resources.files("fastapi_offline") / "static"))
 
 _DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ldnkit API</title>
 <link rel="stylesheet" href="/docs-assets/swagger-ui.css">
-<link rel="icon" href="/docs-assets/favicon-32x32.png"></head>
+<link rel="icon" href="/docs-assets/favicon.png"></head>
 <body><div id="swagger-ui" data-openapi="/openapi.json"></div>
 <script src="/docs-assets/swagger-ui-bundle.js"></script>
 <script src="/static/docs.js"></script></body></html>
