@@ -64,12 +64,19 @@ def sign(key: Any, aud: str) -> str:
 def make_app(directory: Path) -> Any:
     """The server side: the CDS router, the no-op baseline, and the no-op behind the JWT check."""
     from ldnkit.interop.cds_auth import CdsClients, CdsVerifier
-    from ldnkit.interop.cds_routes import CdsGuard, DatabaseStore, engine_writer, get_guard, router
+    from ldnkit.interop.cds_routes import (
+        CdsGuard,
+        DatabaseStore,
+        engine_writer,
+        get_guard,
+        router,
+        token_id_writer,
+    )
     from ldnkit.store import create_store_engine, upgrade
 
     engine = create_store_engine(f"sqlite:///{directory / 'cds.db'}")
     upgrade(engine)
-    store = DatabaseStore(engine_writer(engine))
+    store = DatabaseStore(engine_writer(engine), token_id_writer(str(engine.url)))
     verifier = CdsVerifier(CdsClients.from_file(directory / "clients.yaml"), store)
     app = FastAPI()
     app.include_router(router)

@@ -30,7 +30,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from ldnkit.errors import NotFound
 from ldnkit.interop.cds_auth import CdsClients, CdsVerifier
-from ldnkit.interop.cds_routes import CdsGuard, DatabaseStore
+from ldnkit.interop.cds_routes import CdsGuard, DatabaseStore, token_id_writer
 from ldnkit.interop.cds_routes import router as cds_router
 from ldnkit.interop.documents import KINDS, Clinic, document_view, to_html, to_pdf
 from ldnkit.interop.fhir_records import PatientRecords, StoreRecords
@@ -94,7 +94,7 @@ def cds_guard(settings: Any, db: Any) -> CdsGuard:
 
     Raises ValueError when neither clients nor the open sandbox are configured.
     """
-    store = DatabaseStore(db.write)
+    store = DatabaseStore(db.write, token_id_writer(settings.url()))
     if settings.cds_open_sandbox:
         return CdsGuard(store=store, open_sandbox=True, base_url=settings.cds_base_url or None)
     if not settings.cds_clients:
