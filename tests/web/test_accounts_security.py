@@ -330,3 +330,34 @@ def test_csrf_token_of_one_session_fails_in_another(tmp_path: Path) -> None:
         assert a.cookies.get("ldnkit_csrf") == b.cookies.get("ldnkit_csrf")
         assert b.post("/logout", data={"csrf_token": token_a}).status_code == 403
         assert b.post("/logout", data={"csrf_token": token_b}).status_code == 303
+
+
+def test_admin_pages_act_on_accounts(tmp_path: Path) -> None:
+    with running_clinic(tmp_path) as clinic:
+        uid = clinic.ids["user_dr_a"]
+        c = httpx.Client(base_url=clinic.url, follow_redirects=False)
+        page = c.get("/login")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        login = {"username": "admin", "password": PASSWORD, "csrf_token": token}
+        assert c.post("/login", data=login).status_code == 303
+        users = c.get("/admin/users")
+        assert users.status_code == 200 and f"/admin/users/{uid}/deactivate" in users.text
+        token = users.text.split('name="csrf_token" value="')[1].split('"')[0]
+        r = c.post(f"/admin/users/{uid}/deactivate", data={"csrf_token": token})
+        assert r.status_code == 303
+        events = clinic.client("admin").get(
+            "/api/admin/audit", params={"entity": "user", "entity_id": uid}
+        )
+        assert events.json()[0]["action"] == "deactivate"
+        assert f"/admin/users/{uid}/activate" in c.get("/admin/users").text
+        weak = c.post(f"/admin/users/{uid}/password", data={"csrf_token": token, "password": "x"})
+        assert weak.status_code == 422 and "at least 10 characters" in weak.text
+        new = {"csrf_token": token, "password": "saffron-glacier-trumpet-2"}
+        assert c.post(f"/admin/users/{uid}/password", data=new).status_code == 303
+        assert c.post(f"/admin/users/{uid}/activate", data={"csrf_token": token}).status_code == 303
+        r = httpx.post(
+            f"{clinic.url}/api/auth/login",
+            json={"username": "dr_a", "password": "saffron-glacier-trumpet-2"},
+        )
+        assert r.status_code == 200
+        c.close()
