@@ -507,7 +507,7 @@ def _opioid_on_ldn_card(
     return _card(
         req.hook_instance,
         f"OPIOID_ON_LDN:{order.get('id')}",
-        summary=f"Patient on LDN: {plain(med_name(order), 40)} analgesia will be blocked; hold LDN before planned opioid use",
+        summary=f"Patient on LDN: {plain(med_name(order))} analgesia will be blocked; hold LDN before planned opioid use",
         detail=detail,
         indicator="critical",
         sources=sources,
