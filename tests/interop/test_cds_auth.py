@@ -247,3 +247,29 @@ def test_ehr_text_in_cards_is_inert(setup, name):
     assert "<img" not in html and "<script" not in html and "<h1>" not in html
     assert "<a " not in html  # card detail links nothing; the sources are in card["links"]
     assert "oxycodone" in html  # the name is still shown, as text
+
+
+def test_keys_of_the_wrong_kind_never_verify(tmp_path: Path):
+    """A JWKS holding a symmetric key or a P-256 key under the token's kid is refused; an RSA
+    key without `alg` works for RS384."""
+    ehr = EhrClient.create(tmp_path / "ehr")
+    ehr.rotate("rsa-1", kind="rsa")
+    jwks = json.loads(ehr.jwks_path.read_text())
+    for jwk in jwks["keys"]:
+        if jwk["kid"] == "rsa-1":
+            del jwk["alg"]
+    secret = _b64(b"a shared secret of thirty-two by")
+    jwks["keys"].append({"kty": "oct", "kid": "oct-1", "k": secret, "alg": "HS384"})
+    p256 = json.loads(
+        jwt.algorithms.ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())
+    )
+    jwks["keys"].append({**p256, "kid": "p256"})
+    ehr.jwks_path.write_text(json.dumps(jwks))
+    engine = replay_engine(tmp_path)
+    with serve(_app(guard_for(ehr, engine))) as base:
+        aud = f"{base}/cds-services/{SERVICE}"
+        assert _post(base, ehr.token(aud, kid="rsa-1")).status_code == 200
+        for kid in ("oct-1", "p256"):
+            token = ehr.token(aud, kid="ec-1", headers={"kid": kid})
+            _refused(_post(base, token), "is not an ES384 key")
+    engine.dispose()

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import jwt
 import yaml
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 log = logging.getLogger("ldnkit.interop.cds")
 
@@ -118,6 +119,21 @@ def _pick(keys: Sequence[jwt.PyJWK], kid: str | None) -> jwt.PyJWK:
     raise CdsAuthError("unknown kid for this issuer")
 
 
+def _for_algorithm(key: jwt.PyJWK, alg: str) -> jwt.PyJWK:
+    """The key, usable only with the token's (allowed) algorithm.
+
+    PyJWT verifies with the algorithm the JWK names, so a key set holding, say, a symmetric
+    `oct` key or a P-256 key must never verify a token that says ES384/RS384. An RSA public
+    key is the same key whatever RSA algorithm its JWK names (PyJWT assumes RS256 when it names
+    none), so it is rebuilt for RS384.
+    """
+    if key.algorithm_name == alg:
+        return key
+    if alg == "RS384" and isinstance(key.key, RSAPublicKey):
+        return jwt.PyJWK(key.Algorithm.to_jwk(key.key, as_dict=True), algorithm="RS384")
+    raise CdsAuthError(f"the key for this kid is not an {alg} key")
+
+
 @dataclass
 class CdsClients:
     """The allow-list of CDS clients: issuer -> key source."""
@@ -200,7 +216,7 @@ class CdsVerifier:
         issuer = self.clients.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise CdsAuthError("issuer is not an allowed CDS client")
-        key = issuer.key_for(header, token)
+        key = _for_algorithm(issuer.key_for(header, token), alg)
         try:
             claims = jwt.decode(
                 token,
