@@ -25,10 +25,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
+import yaml
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from ldnkit.errors import NotFound
+from ldnkit.errors import NotFound, ValidationError
 from ldnkit.interop.cds_auth import CdsClients, CdsVerifier
 from ldnkit.interop.cds_routes import CdsGuard, DatabaseStore, token_id_writer
 from ldnkit.interop.cds_routes import router as cds_router
@@ -114,7 +115,7 @@ async def _install_guard(request: Request) -> None:
     if getattr(state, "cds_guard", None) is None:
         try:
             state.cds_guard = cds_guard(state.settings, state.db)
-        except ValueError as exc:
+        except (OSError, ValueError, yaml.YAMLError) as exc:
             log.error("CDS Hooks: %s", exc)
             state.cds_guard = None
 
@@ -129,7 +130,10 @@ def interop_routers(settings: Any = None) -> list[APIRouter]:
 
     current = settings or WebSettings()
     if current.cds_clients:
-        CdsClients.from_file(current.cds_clients)  # raises on a broken allow-list
+        try:
+            CdsClients.from_file(current.cds_clients)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise ValidationError("LDNKIT_CDS_CLIENTS", str(exc)) from None
     elif current.cds_open_sandbox:
         log.warning("CDS Hooks open sandbox: service calls will not be authenticated")
     else:
