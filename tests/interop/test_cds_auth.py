@@ -193,6 +193,11 @@ def test_keys_rotate_by_kid(setup):
     del ehr.keys["ec-2"]
     ehr.write()
     _refused(_post(base, ehr.token(aud, kid="ec-1", headers={"kid": "ec-2"})), "unknown kid")
+    good = ehr.jwks_path.read_text()
+    ehr.jwks_path.write_text("{not json")
+    _refused(_post(base, ehr.token(aud)), "cannot be read")
+    ehr.jwks_path.write_text(good)
+    assert _post(base, ehr.token(aud)).status_code == 200
 
 
 def test_jku_only_from_the_allow_list(tmp_path: Path):

@@ -102,7 +102,11 @@ class TrustedIssuer:
                 raise CdsAuthError("jku is not on this issuer's allow-list")
             return self._from_url(jku, kid, token)
         if self.jwks_file is not None:
-            return self._from_file(kid)
+            try:
+                return self._from_file(kid)
+            except (OSError, ValueError, jwt.PyJWTError) as exc:
+                log.error("CDS client key set %s unreadable: %s", self.jwks_file, exc)
+                raise CdsAuthError("the issuer's key set cannot be read on this server") from None
         if self.jwks_url is not None:
             return self._from_url(self.jwks_url, kid, token)
         raise CdsAuthError("no key set configured for this issuer")
