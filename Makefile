@@ -16,10 +16,12 @@ venv: $(STAMP)
 
 ## make run: upgrade the database, seed the demo clinic once, serve on http://127.0.0.1:8000.
 ## A second `make run` keeps the data (LDNKIT_DATABASE_URL picks another database).
+## The demo serves the CDS Hooks services as an open sandbox on loopback (logged at start);
+## a real deployment lists its EHRs in LDNKIT_CDS_CLIENTS instead.
 run: $(STAMP) diagram-deps
 	$(BIN)/ldnkit db upgrade
 	$(BIN)/ldnkit seed-demo --url http://127.0.0.1:8000
-	$(BIN)/ldnkit serve --host 127.0.0.1 --port 8000 --no-upgrade-db
+	LDNKIT_CDS_OPEN_SANDBOX=$${LDNKIT_CDS_OPEN_SANDBOX-1} $(BIN)/ldnkit serve --host 127.0.0.1 --port 8000 --no-upgrade-db
 
 ## Debian's chromium for the browser tests, installed only when missing (CI runs as root).
 ## Never a downloaded browser: Playwright drives /usr/bin/chromium.

@@ -15,12 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.orm import Session
 
 from ldnkit.evidence import default_evidence
 from ldnkit.interop import fhir_common as fc
-from ldnkit.interop.cds_routes import cds_today, feedback_log
+from ldnkit.interop.cds_routes import cds_today
 from ldnkit.interop.cds_routes import router as cds_router
+from ldnkit.store.repositories import cds as cds_store
 from tests.interop import hooks as h
+from tests.interop.cds_keys import EhrClient, guard_for, replay_engine
 from tests.interop.server import serve
 
 TODAY = dt.date(2026, 5, 4)
@@ -28,11 +31,21 @@ SPEC_EXAMPLE = Path(__file__).parent / "data" / "order_select_r4_example.json"
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[httpx.Client]:
+def engine(tmp_path_factory):  # type: ignore[no-untyped-def]
+    eng = replay_engine(tmp_path_factory.mktemp("cds"))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, engine) -> Iterator[httpx.Client]:  # type: ignore[no-untyped-def]
+    """The CDS router served over HTTP; every request signed by a configured EHR."""
+    ehr = EhrClient.create(tmp_path_factory.mktemp("ehr"))
     app = FastAPI()
     app.include_router(cds_router)
     app.dependency_overrides[cds_today] = lambda: TODAY
-    with serve(app) as base, httpx.Client(base_url=base, timeout=10) as c:
+    app.state.cds_guard = guard_for(ehr, engine)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=10, auth=ehr.auth()) as c:
         yield c
 
 
@@ -326,12 +339,17 @@ def test_missing_prefetch_is_412_and_unknown_service_404(client):
     assert call(client, "no-such-service", _base()).status_code == 404
 
 
-def test_feedback_endpoint(client):
+def _feedback_rows(engine) -> list[dict]:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return cds_store.list_feedback(s, limit=1000)
+
+
+def test_feedback_endpoint(client, engine):
     oxy = h.med_request("oxy-1", "oxycodone 5 mg", dose_mg=5)
     (card,) = cards_of(
         call(client, "ldn-order-select", h.order_select(oxy, medications=(LDN_ACTIVE,)))
     )
-    before = len(feedback_log.items)
+    before = len(_feedback_rows(engine))
     fb = {
         "feedback": [
             {
@@ -344,8 +362,31 @@ def test_feedback_endpoint(client):
     }
     resp = client.post("/cds-services/ldn-order-select/feedback", json=fb)
     assert resp.status_code == 200 and resp.json() == {}
-    assert len(feedback_log.items) == before + 1
-    assert feedback_log.items[-1]["override_code"] == card["overrideReasons"][0]["code"]
+    rows = _feedback_rows(engine)
+    assert len(rows) == before + 1
+    assert rows[0]["override_code"] == card["overrideReasons"][0]["code"]
+    assert rows[0]["client"] == "https://ehr.test.example"
     bad = client.post("/cds-services/ldn-order-select/feedback", json={"feedback": [{"card": 1}]})
     assert bad.status_code == 400 and bad.json()["field"] == "feedback[0].card"
     assert client.post("/cds-services/nope/feedback", json=fb).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/cds-services/ldn-patient-view", "/cds-services/ldn-order-select/feedback"]
+)
+@pytest.mark.parametrize("depth", [65, 5000, 100_000])
+def test_deeply_nested_json_is_a_400_not_a_crash(client, path, depth):
+    """Without the app's body middleware too: the route's own parser bounds the depth."""
+    body = b'{"hook": ' + b"[" * depth + b"]" * depth + b"}"
+    resp = client.post(path, content=body)
+    assert resp.status_code == 400, resp.text
+    assert "nested" in resp.json()["reason"]
+
+
+def test_feedback_is_bounded(client):
+    item = {"card": "c" * 129, "outcome": "accepted", "outcomeTimestamp": "2026-05-04T10:00:00Z"}
+    resp = client.post("/cds-services/ldn-order-select/feedback", json={"feedback": [item]})
+    assert resp.status_code == 400 and resp.json()["field"] == "feedback[0].card"
+    many = [{**item, "card": f"c{i}"} for i in range(101)]
+    resp = client.post("/cds-services/ldn-order-select/feedback", json={"feedback": many})
+    assert resp.status_code == 400 and resp.json()["field"] == "feedback"

@@ -238,3 +238,35 @@ def test_import_errors_are_operation_outcomes(seeded):
     )
     assert rule.status_code == 422
     assert "pain" in rule.json()["issue"][0]["expression"][0]
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(seeded):
+    """5,000 nested arrays used to raise RecursionError in the parser (a 500)."""
+    client, _, pid, doc, _ = seeded
+    for depth in (65, 5000, 100_000):
+        resp = client.post(
+            f"/fhir/Patient/{pid}",
+            content=b"[" * depth + b"]" * depth,
+            headers={"X-User": f"clinician:{doc}"},
+        )
+        assert resp.status_code == 400, resp.text
+        assert "nested" in resp.json()["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01", "1899-12-31"])
+def test_imported_observations_from_long_ago_are_refused(seeded, when):
+    client, _, pid, doc, _ = seeded
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+        "effectiveDateTime": when,
+        "valueInteger": 4,
+    }
+    resp = client.post(
+        f"/fhir/Patient/{pid}",
+        json={"resourceType": "Bundle", "type": "collection", "entry": [{"resource": obs}]},
+        headers={"X-User": f"clinician:{doc}"},
+    )
+    assert resp.status_code == 422, resp.text
+    assert "1990-01-01" in resp.json()["issue"][0]["diagnostics"]

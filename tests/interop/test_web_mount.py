@@ -1,7 +1,8 @@
 """The interop routers mounted in the real web app: its logins, roles, CSRF rule and database.
 
 FHIR $everything and import obey the web app's access rules for every role; the CDS service
-answers without login under /api; documents come from the stored plan.
+answers without login under /api to a signed EHR call (and refuses an unsigned one); documents
+come from the stored plan.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ldnkit.store import create_store_engine, upgrade
 from ldnkit.store import repositories as repo
 from ldnkit.web import WebSettings, create_app
 from tests.interop import hooks as h
+from tests.interop.cds_keys import EhrClient
 from tests.interop.server import serve
 from tests.web.conftest import PASSWORD, seed
 
@@ -32,7 +34,12 @@ START = dt.date(2026, 10, 1)
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory) -> Iterator[tuple[str, dict[str, int]]]:
+def ehr(tmp_path_factory) -> EhrClient:
+    return EhrClient.create(tmp_path_factory.mktemp("ehr"))
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory, ehr) -> Iterator[tuple[str, dict[str, int]]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('webinterop') / 'clinic.db'}"
     upgrade(url)
     ids = seed(url)
@@ -57,8 +64,13 @@ def web(tmp_path_factory) -> Iterator[tuple[str, dict[str, int]]]:
             s, [(ids["patient_a"], e) for e in entries], today=TODAY, actor="test"
         )
     engine.dispose()
-    settings = WebSettings(database_url=url, secret_key="test-secret", today=TODAY.isoformat())
-    app = create_app(settings, extra_routers=interop_routers())
+    settings = WebSettings(
+        database_url=url,
+        secret_key="test-secret",
+        today=TODAY.isoformat(),
+        cds_clients=str(ehr.clients_path),
+    )
+    app = create_app(settings, extra_routers=interop_routers(settings))
     with serve(app, lifespan="on") as base:
         yield base, ids
 
@@ -125,12 +137,18 @@ def test_import_is_for_the_clinician_and_idempotent(web):
     assert len(pains) == 40
 
 
-def test_cds_without_login_under_api(web):
+def test_cds_without_login_under_api(web, ehr):
     base, _ = web
+    oxy = h.med_request("oxy-1", "oxycodone 5 mg", dose_mg=5)
+    ldn = h.med_request("ldn", "naltrexone 3 mg", status="active", dose_mg=3)
     with client(base) as c:
+        unsigned = c.post(
+            "/api/cds-services/ldn-order-select", json=h.order_select(oxy, medications=(ldn,))
+        )
+        assert unsigned.status_code == 401 and unsigned.json()["error"] == "unauthorized"
+    with client(base) as c:
+        c.auth = ehr.auth()
         assert c.get("/api/cds-services").status_code == 200
-        oxy = h.med_request("oxy-1", "oxycodone 5 mg", dose_mg=5)
-        ldn = h.med_request("ldn", "naltrexone 3 mg", status="active", dose_mg=3)
         resp = c.post(
             "/api/cds-services/ldn-order-select", json=h.order_select(oxy, medications=(ldn,))
         )

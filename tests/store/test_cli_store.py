@@ -119,3 +119,67 @@ def test_import_rejects_a_malformed_csv(capsys, db: str, tmp_path: Path) -> None
     path.write_text("day,pain\n2026-01-01,3\n")
     code, _, err = run(capsys, "diary", "import", str(path), "--patient", "1", "--db", db)
     assert code == 2 and "missing column(s): date, dose_taken" in err
+
+
+@pytest.mark.parametrize(
+    ("codec", "bom"),
+    [
+        ("utf-8", b""),
+        ("utf-8", b"\xef\xbb\xbf"),
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-be", b"\xfe\xff"),
+    ],
+)
+def test_import_reads_utf8_and_utf16_with_a_bom(
+    capsys, db: str, tmp_path: Path, codec, bom
+) -> None:
+    _setup(capsys, db)
+    text = "date,pain,dose_taken,note\n2026-09-01,4,no,Müdigkeit – café\n"
+    path = tmp_path / "x.csv"
+    path.write_bytes(bom + text.encode(codec))
+    code, out, err = run(capsys, "diary", "import", str(path), "--patient", "1", "--db", db)
+    assert code == 0, err
+    assert "Imported 1 rows" in out
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (
+            "date,pain,dose_taken,note\n2026-09-01,4,no,Müdigkeit\n".encode("latin-1"),
+            "not UTF-8 (byte 0xfc",
+        ),
+        (
+            "date,pain,dose_taken\n2026-09-01,4,no\n".encode("utf-16-le"),
+            "UTF-16 without a byte-order mark",
+        ),
+        (b"\xff\xfe" + b"d\x00a\x00\x00\xd8", "not valid utf-16"),
+    ],
+)
+def test_import_refuses_other_encodings_in_one_line(
+    capsys, db: str, tmp_path: Path, data, words
+) -> None:
+    _setup(capsys, db)
+    path = tmp_path / "x.csv"
+    path.write_bytes(data)
+    code, _, err = run(capsys, "diary", "import", str(path), "--patient", "1", "--db", db)
+    assert code == 2 and words in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        ("0001-01-01,4,no,", "entry_date"),
+        ("1899-12-31,4,no,", "entry_date"),
+        ("2026-09-01,4,no,bad\x00note", "note"),
+    ],
+)
+def test_import_refuses_out_of_range_dates_and_nul(
+    capsys, db: str, tmp_path: Path, row, field
+) -> None:
+    _setup(capsys, db)
+    path = tmp_path / "x.csv"
+    path.write_text(f"date,pain,dose_taken,note\n{row}\n")
+    code, _, err = run(capsys, "diary", "import", str(path), "--patient", "1", "--db", db)
+    assert code == 2 and f"row 1: {field}" in err, err

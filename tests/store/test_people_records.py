@@ -51,7 +51,12 @@ def test_accounts_hash_passwords_and_authenticate(engine: Engine) -> None:
             actor="admin",
         )
         repo.create_user(
-            s, username="ada", password="analytical", role="patient", patient_id=pid, actor="admin"
+            s,
+            username="ada",
+            password="analytical-engine-1843",
+            role="patient",
+            patient_id=pid,
+            actor="admin",
         )
         assert doc.password_hash.startswith("$argon2id$")
         assert "tardis" not in doc.password_hash
@@ -84,14 +89,21 @@ def test_account_rules(engine: Engine) -> None:
         assert err.value.field == field
     with Session(engine, expire_on_commit=False) as s, s.begin():
         repo.create_user(
-            s, username="ada", password="analytical", role="patient", patient_id=pid, actor="t"
+            s,
+            username="ada",
+            password="analytical-engine-1843",
+            role="patient",
+            patient_id=pid,
+            actor="t",
         )
     with (
         pytest.raises(ValidationError, match="already taken"),
         Session(engine, expire_on_commit=False) as s,
         s.begin(),
     ):
-        repo.create_user(s, username="ada", password="analytical", role="admin", actor="t")
+        repo.create_user(
+            s, username="ada", password="analytical-engine-1843", role="admin", actor="t"
+        )
     # The database enforces the role link even for code that bypasses the repository.
     with pytest.raises(IntegrityError), Session(engine, expire_on_commit=False) as s, s.begin():
         s.execute(update(User).values(patient_id=None))

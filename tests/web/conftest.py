@@ -122,16 +122,32 @@ class _Server(uvicorn.Server):
 
 
 @contextmanager
-def running_clinic(directory: Path, **overrides: object) -> Iterator[Clinic]:
-    """A migrated, seeded database and uvicorn serving the app on a free loopback port."""
+def running_clinic(
+    directory: Path, *, interop: bool = False, **overrides: object
+) -> Iterator[Clinic]:
+    """A migrated, seeded database and uvicorn serving the app on a free loopback port
+    (with `interop`: the served product's FHIR, CDS Hooks and document routers too)."""
     url = f"sqlite:///{directory / 'clinic.db'}"
     upgrade(url)
     ids = seed(url)
+    overrides.setdefault("trusted_proxies", "127.0.0.1")  # as behind a TLS-terminating proxy
     settings = WebSettings(database_url=url, secret_key="test-secret", today=TODAY, **overrides)
-    app = create_app(settings)
+    if interop:
+        from ldnkit.interop.web_mount import interop_routers
+
+        app = create_app(settings, extra_routers=interop_routers(settings))
+    else:
+        app = create_app(settings)
     port = free_port()
     server = _Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,  # as `ldnkit serve`: the app decides whom to believe
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -144,6 +144,12 @@ def test_invalid_diary_input_is_422_with_field_and_nothing_changes(clinic: Clini
                 {"entry_date": TODAY, "pain": 3, "dose_taken": False, "dose_time": "22:00"},
                 "dose_time",
             ),
+            ({"entry_date": "0001-01-01", "pain": 3, "dose_taken": True}, "entry_date"),
+            ({"entry_date": "1899-12-31", "pain": 3, "dose_taken": True}, "entry_date"),
+            ({"entry_date": TODAY, "pain": True, "dose_taken": True}, "pain"),
+            ({"entry_date": TODAY, "pain": 3, "sleep": False, "dose_taken": True}, "sleep"),
+            ({"entry_date": TODAY, "pain": 3, "dose_taken": True, "dose_mg": True}, "dose_mg"),
+            ({"entry_date": TODAY, "pain": 3, "dose_taken": True, "note": "a\x00b"}, "note"),
         ]
         for body, field in cases:
             r = c.post(f"/api/patients/{pid}/diary", json=body)
@@ -187,9 +193,16 @@ def test_cookie_session_flags_and_csrf(clinic: Clinic) -> None:
         cookie = r.headers["set-cookie"]
         assert "ldnkit_session=" in cookie and "HttpOnly" in cookie
         assert "samesite=lax" in cookie.lower() and "Secure" not in cookie
-        assert c.get("/patients").status_code == 200
+        listing = c.get("/patients")
+        assert listing.status_code == 200
         r = c.post(f"/patients/{clinic.ids['patient_a']}/screen", data={"on": TODAY})
         assert r.status_code == 403
+        # The login form's token was bound to the pre-login cookie, not to this session.
+        r = c.post(
+            f"/patients/{clinic.ids['patient_a']}/screen", data={"on": TODAY, "csrf_token": token}
+        )
+        assert r.status_code == 403
+        token = listing.text.split('name="csrf_token" value="')[1].split('"')[0]
         r = c.post(
             f"/patients/{clinic.ids['patient_a']}/screen", data={"on": TODAY, "csrf_token": token}
         )
@@ -213,7 +226,7 @@ def test_secure_cookie_under_https(clinic: Clinic) -> None:
     with httpx.Client(base_url=clinic.url) as c:
         page = c.get("/login")
         token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-        # uvicorn trusts X-Forwarded-Proto from loopback, as behind a TLS-terminating proxy.
+        # The fixture lists loopback in LDNKIT_TRUSTED_PROXIES, as behind a TLS proxy.
         r = c.post(
             "/login",
             data={"username": "dr_b", "password": PASSWORD, "csrf_token": token},

@@ -220,3 +220,30 @@ def test_patient_today_page_shows_one_dose_and_no_clinician_text(
         assert mobile.locator("[data-testid=advice] a[href^='/evidence']").count() == 0
     finally:
         phone.close()
+
+
+def test_api_docs_render_offline_under_the_csp(clinic: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    """Swagger UI comes from the app itself and works under the same Content-Security-Policy
+    as every page: no CDN request, no CSP violation, the operations are listed."""
+    ctx = _context(playwright, viewport={"width": 1280, "height": 900})
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    messages: list[str] = []
+    foreign: list[str] = []
+    page.on("console", lambda m: messages.append(m.text))
+    page.on(
+        "request",
+        lambda r: foreign.append(r.url) if not r.url.startswith(clinic.url) else None,
+    )
+    try:
+        resp = page.goto(f"{clinic.url}/docs")
+        assert resp is not None and resp.status == 200
+        csp = resp.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        assert any("/api/auth/login" in p for p in paths)
+        _shot(page, "api-docs")
+    finally:
+        ctx.close()
+    assert foreign == []
+    assert not [m for m in messages if "Content Security Policy" in m], messages

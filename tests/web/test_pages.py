@@ -17,6 +17,9 @@ def _browser(clinic: Clinic, username: str) -> tuple[httpx.Client, str]:
     token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
     r = c.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
     assert r.status_code == 303, r.text
+    # Tokens are bound to the session: the one for this session comes with its pages.
+    page = c.get(r.headers["location"])
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     return c, token
 
 
@@ -100,5 +103,12 @@ def test_diary_form_errors_redisplay(clinic: Clinic, doctor) -> None:  # type: i
         url, data={"csrf_token": token, "pain": "4", "dose_taken": "yes", "side_effects": "hiccups"}
     )
     assert r.status_code == 422 and "unknown side effect" in r.text
+    for day in ("0001-01-01", "1899-12-31"):
+        r = c.post(
+            url, data={"csrf_token": token, "pain": "4", "entry_date": day, "dose_taken": "yes"}
+        )
+        assert r.status_code == 422 and "before 1990-01-01" in r.text, r.text[:300]
+    r = c.post(url, data={"csrf_token": token, "pain": "4", "dose_taken": "yes", "note": "a\x00b"})
+    assert r.status_code == 422 and "NUL" in r.text
     r = c.post(url, data={"csrf_token": token, "pain": "4", "dose_taken": "yes"})
     assert r.status_code == 303

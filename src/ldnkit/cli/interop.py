@@ -201,13 +201,43 @@ def register(app: typer.Typer) -> None:
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8090, "--port", min=1, max=65535),
+    open_sandbox: bool = typer.Option(
+        False, "--open-sandbox", help="LOCAL TRIALS ONLY: accept calls without a client JWT"
+    ),
 ) -> None:
-    """Run the CDS Hooks service alone (discovery at /cds-services)."""
+    """Run the CDS Hooks service alone (discovery at /cds-services).
+
+    Service calls need the EHR's signed JWT, checked against LDNKIT_CDS_CLIENTS; token ids
+    and feedback go to the store's database (LDNKIT_DATABASE_URL, upgraded first).
+    """
+    from types import SimpleNamespace
+
     import uvicorn
     from fastapi import FastAPI
 
-    from ldnkit.interop.cds_routes import router
+    from ldnkit.interop.cds_routes import engine_writer, router
+    from ldnkit.interop.web_mount import cds_guard
+    from ldnkit.store import create_store_engine, upgrade
+    from ldnkit.web.app import body_rules
+    from ldnkit.web.body_limit import BodyLimit
+    from ldnkit.web.settings import WebSettings
 
+    settings = WebSettings()
+    if open_sandbox:
+        settings.cds_open_sandbox = True
+    engine = create_store_engine(settings.url())
+    upgrade(engine)
+    try:
+        guard = cds_guard(settings, SimpleNamespace(write=engine_writer(engine)))
+    except ValueError as exc:
+        raise ValidationError("LDNKIT_CDS_CLIENTS", str(exc)) from None
     app = FastAPI(title="ldnkit CDS Hooks")
     app.include_router(router)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    app.state.cds_guard = guard
+    app.add_middleware(
+        BodyLimit,
+        rules=body_rules(settings),
+        default_bytes=settings.max_body_bytes,
+        max_depth=settings.max_json_depth,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)

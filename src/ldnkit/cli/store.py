@@ -7,8 +7,10 @@ renders results with Rich. Every rule lives in the core or the repositories.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
+import io
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -312,13 +314,58 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode_csv(data: bytes) -> str:
+    """The CSV's text: UTF-8, or UTF-8/16/32 announced by a byte-order mark (as spreadsheet
+    programs write them). Anything else is refused with one line naming the first bad byte,
+    rather than guessed: a wrong guess (Latin-1 for Windows-1252, say) silently changes notes.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise ValidationError(
+                    "CSV",
+                    f"not valid {codec} after its byte-order mark ({exc.reason} at byte {exc.start})",
+                ) from None
+    head = data[:4096]
+    if head and head.count(0) > len(head) // 4:  # every other byte NUL: UTF-16 text
+        raise ValidationError(
+            "CSV", "looks like UTF-16 without a byte-order mark; save it as UTF-8"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            "CSV",
+            f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8, or UTF-16 with a byte-order mark",
+        ) from None
+
+
 def _read_csv(path: Path, patient: int | None) -> list[tuple[int, dict[str, Any]]]:
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        data = path.read_bytes()
     except OSError as exc:
         raise ValidationError("CSV", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return _parse_csv(decode_csv(data), patient)
+    except csv.Error as exc:
+        raise ValidationError("CSV", f"not a readable CSV file ({exc})") from None
+
+
+def _parse_csv(text: str, patient: int | None) -> list[tuple[int, dict[str, Any]]]:
     items: list[tuple[int, dict[str, Any]]] = []
-    with handle:
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         header = set(reader.fieldnames or ())
         required = {"date", "pain", "dose_taken"} | ({"patient_id"} if patient is None else set())

@@ -86,8 +86,8 @@ def register(app: typer.Typer) -> None:
             workers=workers,
             host=host,
             port=port,
-            proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1",
+            # Forwarded headers are believed only from LDNKIT_TRUSTED_PROXIES, by the app.
+            proxy_headers=False,
             access_log=access_log,
             log_level="info",
         )

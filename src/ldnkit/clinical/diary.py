@@ -23,6 +23,11 @@ SideEffectSeverity = Literal["mild", "moderate", "severe"]
 SEVERITIES: tuple[str, ...] = ("mild", "moderate", "severe")
 SCALE_FIELDS: tuple[str, ...] = ("pain", "sleep", "mood", "energy", "clarity")
 NOTE_MAX_CHARS = 2000
+#: The earliest diary day accepted. The diary records a current treatment course; a date
+#: decades back (0001-01-01, 1900-01-01) is a typo or a probe, and the calendar arithmetic
+#: downstream (weeks on a dose, trends) has no use for it.
+EARLIEST_ENTRY_DATE = dt.date(1990, 1, 1)
+_CONTROL = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r") | {"\x7f"}
 
 
 class SideEffectReport(BaseModel):
@@ -60,9 +65,35 @@ class DiaryEntry(BaseModel):
     @field_validator("pain", "sleep", "mood", "energy", "clarity", mode="before")
     @classmethod
     def _whole_number(cls, value: Any) -> Any:
-        # NRS scores are whole numbers; 4.5 is a typo, not a half point.
+        # NRS scores are whole numbers; 4.5 is a typo, not a half point. JSON `true` is not a
+        # score either (Python would read it as 1).
+        if isinstance(value, bool):
+            raise ValueError("must be a whole number from 0 to 10, not true/false")
         if isinstance(value, float) and not value.is_integer():
             raise ValueError("must be a whole number from 0 to 10")
+        return value
+
+    @field_validator("dose_mg", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number of milligrams, not true/false")
+        return value
+
+    @field_validator("entry_date", mode="after")
+    @classmethod
+    def _sane_date(cls, value: dt.date) -> dt.date:
+        if value < EARLIEST_ENTRY_DATE:
+            raise ValueError(f"{value.isoformat()} is before {EARLIEST_ENTRY_DATE.isoformat()}")
+        return value
+
+    @field_validator("note", mode="after")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # NUL cannot be stored in PostgreSQL text, and control characters have no place in a
+        # note a clinician reads.
+        if value is not None and any(ch in _CONTROL for ch in value):
+            raise ValueError("contains a NUL or control character")
         return value
 
     @model_validator(mode="after")
@@ -178,6 +209,7 @@ def _first_error(exc: PydanticValidationError) -> ValidationError:
 
 
 __all__ = [
+    "EARLIEST_ENTRY_DATE",
     "NOTE_MAX_CHARS",
     "SCALE_FIELDS",
     "SEVERITIES",

@@ -49,6 +49,7 @@ from ldnkit.interop.fhir_import import (
     medication_from_resource,
     plan_from_medication_request,
 )
+from ldnkit.interop.markdown import md_escape, plain
 
 _PATIENT = "Patient/{{context.patientId}}"
 _MEDS = "MedicationRequest?patient={{context.patientId}}"
@@ -469,8 +470,8 @@ def _opioid_on_ldn_card(
 ) -> dict[str, Any]:
     safety = ev.dosing.safety
     hold = safety.perioperative_hold_days
-    ldn_names = ", ".join(sorted({med_name(r) for r in chart.ldn}))
-    drug = med_name(order)
+    ldn_names = ", ".join(sorted({md_escape(med_name(r)) for r in chart.ldn}))
+    drug = md_escape(med_name(order))
     detail = (
         f"The patient takes **{ldn_names}**. Naltrexone blocks opioid receptors: LDN reduces "
         f"or abolishes the analgesia of **{drug}**.\n\n"
@@ -486,7 +487,7 @@ def _opioid_on_ldn_card(
     return _card(
         req.hook_instance,
         f"OPIOID_ON_LDN:{order.get('id')}",
-        summary=f"Patient on LDN: {drug} analgesia will be blocked; hold LDN before planned opioid use",
+        summary=f"Patient on LDN: {plain(med_name(order))} analgesia will be blocked; hold LDN before planned opioid use",
         detail=detail,
         indicator="critical",
         sources=sources,
@@ -527,7 +528,7 @@ def _naltrexone_cards(
         else:
             summary = "Opioid stopped on an unknown date: naltrexone start cannot be confirmed safe"
             earliest = "Record the last opioid dose date to get the earliest safe start."
-        detail = "\n".join(f"- {f.message}" for f in opioid) + f"\n\n{earliest}"
+        detail = "\n".join(f"- {md_escape(f.message)}" for f in opioid) + f"\n\n{earliest}"
         cards.append(
             _card(
                 req.hook_instance,
@@ -548,8 +549,8 @@ def _naltrexone_cards(
             _card(
                 req.hook_instance,
                 f"{f.code}:{order.get('id')}",
-                summary=f"Naltrexone order: {f.title}",
-                detail=f.message,
+                summary=f"Naltrexone order: {plain(f.title)}",
+                detail=md_escape(f.message),
                 indicator="critical" if f.severity == "contraindicated" else "warning",
                 sources=f.sources,
                 ev=ev,
@@ -837,7 +838,7 @@ def patient_view_cards(
         else "none (maintenance)"
     )
     lines = [
-        f"- **Current dose:** {current} ({st.drug})",
+        f"- **Current dose:** {current} ({md_escape(st.drug)})",
         f"- **Next step:** {following}",
         f"- **Responder status:** {label} ({rdetail})",
     ]
@@ -889,6 +890,11 @@ def cards(
 _OUTCOMES = ("accepted", "overridden")
 
 
+#: Feedback is stored; these bound what one call can make the store hold.
+MAX_FEEDBACK_ITEMS = 100
+_MAX_ID = 128
+
+
 def parse_feedback(body: Any) -> list[dict[str, Any]]:
     """Check a CDS Hooks feedback body; returns its items (ids and codes only, for logging)."""
     if (
@@ -897,20 +903,28 @@ def parse_feedback(body: Any) -> list[dict[str, Any]]:
         or not body["feedback"]
     ):
         raise ValidationError("feedback", "required non-empty list")
+    if len(body["feedback"]) > MAX_FEEDBACK_ITEMS:
+        raise ValidationError("feedback", f"at most {MAX_FEEDBACK_ITEMS} items per call")
     out = []
     for i, item in enumerate(body["feedback"]):
         where = f"feedback[{i}]"
         if not isinstance(item, dict):
             raise ValidationError(where, "must be an object")
-        if not isinstance(item.get("card"), str) or not item["card"]:
-            raise ValidationError(f"{where}.card", "required card uuid")
+        if not isinstance(item.get("card"), str) or not 0 < len(item["card"]) <= _MAX_ID:
+            raise ValidationError(f"{where}.card", f"required card uuid (1-{_MAX_ID} characters)")
         if item.get("outcome") not in _OUTCOMES:
             raise ValidationError(f"{where}.outcome", "must be 'accepted' or 'overridden'")
-        if not isinstance(item.get("outcomeTimestamp"), str):
+        stamp = item.get("outcomeTimestamp")
+        if not isinstance(stamp, str) or not 0 < len(stamp) <= 64:
             raise ValidationError(f"{where}.outcomeTimestamp", "required instant")
         accepted = item.get("acceptedSuggestions") or []
-        if not isinstance(accepted, list) or not all(
-            isinstance(a, dict) and isinstance(a.get("id"), str) for a in accepted
+        if (
+            not isinstance(accepted, list)
+            or len(accepted) > MAX_FEEDBACK_ITEMS
+            or not all(
+                isinstance(a, dict) and isinstance(a.get("id"), str) and len(a["id"]) <= _MAX_ID
+                for a in accepted
+            )
         ):
             raise ValidationError(f"{where}.acceptedSuggestions", "must be a list of {id}")
         if item["outcome"] == "accepted" and not accepted and "overrideReason" in item:
@@ -925,6 +939,8 @@ def parse_feedback(body: Any) -> list[dict[str, Any]]:
                 if isinstance(reason.get("reason"), dict)
                 else None
             )
+            if code is not None and (not isinstance(code, str) or len(code) > _MAX_ID):
+                raise ValidationError(f"{where}.overrideReason.reason.code", "must be a short code")
         out.append(
             {
                 "card": item["card"],

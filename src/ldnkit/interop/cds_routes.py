@@ -1,11 +1,13 @@
 """CDS Hooks 2.0 HTTP endpoints: discovery, service calls and feedback, as one APIRouter.
 
-Mount with `app.include_router(ldnkit.interop.cds_routes.router)`. These routes take no login:
-a CDS client (the EHR) is not a user of the web app. The spec has the client authenticate
-itself with a signed JWT in the `Authorization` header; checking it needs each EHR's key set
-(JWKS) and is deployment configuration, not implemented here, so put the service behind the
-clinic's gateway or add a `dependencies=[...]` check when mounting. The service reads only the
-request's context and prefetch and never calls the EHR's FHIR server back.
+Mount with `app.include_router(ldnkit.interop.cds_routes.router)` and set
+`app.state.cds_guard` to a `CdsGuard` (`interop.web_mount` does both for the web app). A CDS
+client (the EHR) is not a user of the web app: it authenticates every service and feedback
+call with the signed JWT the CDS Hooks 2.0 specification requires (`interop.cds_auth`); a call
+without a valid one gets 401. Only an explicit open sandbox (`CdsGuard(open_sandbox=True)`,
+logged loudly) skips that, for local trials. Discovery stays open, as the specification has
+it. The service reads only the request's context and prefetch and never calls the EHR's FHIR
+server back.
 
 Errors follow the spec, not the web app's: a malformed request is 400 with the field and the
 reason, a missing prefetch 412, an unknown service 404, all as JSON.
@@ -14,19 +16,24 @@ reason, a missing prefetch 412, an unknown service 404, all as JSON.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-from collections import deque
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine, event, text
+from sqlalchemy.orm import Session
 
+from ldnkit import jsonbounds
 from ldnkit.errors import Forbidden, NotFound, ValidationError
 from ldnkit.interop import cds
-from ldnkit.yamlio import DuplicateJsonKeyError, load_json
+from ldnkit.interop.cds_auth import CdsAuthError, CdsClaims, CdsVerifier
+from ldnkit.store import create_store_engine
+from ldnkit.store.repositories import cds as cds_store
 
 log = logging.getLogger("ldnkit.interop.cds")
 
@@ -42,22 +49,116 @@ async def cds_today(request: Request) -> dt.date:
     return current() if callable(current) else dt.date.today()
 
 
-class FeedbackLog:
-    """The last feedback items per service (ids and codes only), for audit and tuning."""
-
-    def __init__(self, maxlen: int = 10_000) -> None:
-        self.items: deque[dict[str, Any]] = deque(maxlen=maxlen)
-
-    def add(self, service_id: str, items: list[dict[str, Any]]) -> None:
-        for item in items:
-            self.items.append({"service": service_id, **item})
+_T = TypeVar("_T")
+Writer = Callable[[Callable[[Session], _T]], _T]
 
 
-feedback_log = FeedbackLog()
+def engine_writer(engine: Engine) -> Writer:  # type: ignore[type-arg]
+    """A writer for apps without the web shell's group-commit writer: one transaction each."""
+
+    def write(job: Callable[[Session], _T]) -> _T:
+        with Session(engine) as session, session.begin():
+            return job(session)
+
+    return write
 
 
-async def get_feedback_log() -> FeedbackLog:
-    return feedback_log
+def token_id_writer(url: str) -> Writer:  # type: ignore[type-arg]
+    """A writer for seen token ids only, committing without waiting for the disk.
+
+    Why: every CDS call records its `jti`, and a commit that waits for an fsync cost about
+    20 ms a call here (`benchmarks/cds.py`), more than the card logic. A token id only has to
+    outlive the token (at most five minutes), and what a power cut could lose is the last
+    moments' ids, so: SQLite `synchronous=NORMAL` in WAL mode (durable across a crash of the
+    process, not of the machine), PostgreSQL `synchronous_commit = off` for these transactions.
+    The claim itself stays atomic and shared by every process either way.
+    """
+    engine = create_store_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _relaxed(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+
+    def write(job: Callable[[Session], _T]) -> _T:
+        with Session(engine) as session, session.begin():
+            if engine.dialect.name == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit = off"))
+            return job(session)
+
+    return write
+
+
+class DatabaseStore:
+    """Seen token ids and card feedback in the shared database (every worker sees them).
+
+    `claim_write` (default: `write`) runs the token id claims, e.g. `token_id_writer(url)`.
+    """
+
+    def __init__(self, write: Writer, claim_write: Writer | None = None) -> None:  # type: ignore[type-arg]
+        self._write = write
+        self._claim_write = claim_write or write
+
+    def claim(self, issuer: str, jti: str, expires_at: dt.datetime) -> bool:
+        return self._claim_write(lambda s: cds_store.claim_jti(s, issuer, jti, expires_at))
+
+    def add_feedback(self, service: str, client: str | None, items: list[dict[str, Any]]) -> int:
+        return self._write(lambda s: cds_store.add_feedback(s, service, client, items))
+
+
+@dataclass
+class CdsGuard:
+    """What the CDS routes need from the deployment.
+
+    `verifier` checks client JWTs (None only with `open_sandbox`); `store` keeps feedback;
+    `base_url` is the public CDS base URL (e.g. `https://ldn.example.org/api`), from which each
+    service's `aud` is built. Without it, the URL the request arrived at is used (behind a
+    proxy, list it in `trusted_proxies` so that scheme and host are the public ones).
+    """
+
+    store: DatabaseStore
+    verifier: CdsVerifier | None = None
+    open_sandbox: bool = False
+    base_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.verifier is None and not self.open_sandbox:
+            raise ValueError("a CdsGuard needs a verifier unless it is an open sandbox")
+        if self.open_sandbox:
+            log.warning(
+                "CDS Hooks OPEN SANDBOX: service calls are NOT authenticated; "
+                "anyone who can reach this server can call the CDS services. "
+                "For local trials only; configure LDNKIT_CDS_CLIENTS for real use."
+            )
+
+    def audiences(self, request: Request, service_id: str, *, feedback: bool) -> list[str]:
+        """The `aud` values a token for this call may carry: the exact service URL (and, for
+        feedback, the feedback URL itself)."""
+        if self.base_url:
+            service = f"{self.base_url.rstrip('/')}/cds-services/{service_id}"
+        else:
+            path = request.url.path.removesuffix("/feedback") if feedback else request.url.path
+            service = str(request.url.replace(path=path, query="", fragment=""))
+        return [service, f"{service}/feedback"] if feedback else [service]
+
+    async def authenticate(
+        self, request: Request, service_id: str, *, feedback: bool = False
+    ) -> CdsClaims | None:
+        """The verified caller, None in an open sandbox; CdsAuthError otherwise."""
+        if self.verifier is None:
+            return None
+        audiences: Sequence[str] = self.audiences(request, service_id, feedback=feedback)
+        header = request.headers.get("authorization")
+        return await run_in_threadpool(self.verifier.verify, header, audiences)
+
+
+async def get_guard(request: Request) -> CdsGuard:
+    guard = getattr(request.app.state, "cds_guard", None)
+    if guard is None:
+        log.error("CDS route called but no CdsGuard is configured (app.state.cds_guard)")
+        raise CdsAuthError("CDS client authentication is not configured on this server")
+    return guard
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -81,6 +182,11 @@ class CdsRoute(APIRoute):
                 return _error(404, "not_found", reason=str(exc))
             except Forbidden as exc:
                 return _error(403, "forbidden", reason=str(exc))
+            except CdsAuthError as exc:
+                log.warning("cds call refused", extra={"reason": exc.reason})
+                response = _error(401, "unauthorized", reason=exc.reason)
+                response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+                return response
 
         return route
 
@@ -90,11 +196,9 @@ async def _json_body(request: Request) -> Any:
     if not raw:
         raise ValidationError("(body)", "empty request body; send the hook request as JSON")
     try:
-        return load_json(raw)
-    except DuplicateJsonKeyError as exc:
-        raise ValidationError("(body)", f"not valid JSON: {exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError("(body)", f"not valid JSON ({exc.__class__.__name__})") from None
+        return jsonbounds.loads(raw)
+    except (jsonbounds.JsonInvalid, jsonbounds.JsonTooDeep) as exc:
+        raise ValidationError("(body)", str(exc)) from None
 
 
 router = APIRouter(route_class=CdsRoute, tags=["cds-hooks"])
@@ -108,8 +212,12 @@ def discovery() -> dict[str, Any]:
 
 @router.post("/cds-services/{service_id}", summary="Call a CDS service")
 async def call_service(
-    service_id: str, request: Request, today: dt.date = Depends(cds_today)
+    service_id: str,
+    request: Request,
+    today: dt.date = Depends(cds_today),
+    guard: CdsGuard = Depends(get_guard),
 ) -> Any:
+    await guard.authenticate(request, service_id)
     body = await _json_body(request)
     answer = cds.cards(service_id, body, today)
     log.info(
@@ -120,13 +228,13 @@ async def call_service(
 
 
 @router.post("/cds-services/{service_id}/feedback", summary="Card feedback")
-async def feedback(
-    service_id: str, request: Request, store: FeedbackLog = Depends(get_feedback_log)
-) -> Any:
-    """Accepts the spec's feedback body; answers 200 with an empty object."""
+async def feedback(service_id: str, request: Request, guard: CdsGuard = Depends(get_guard)) -> Any:
+    """Accepts the spec's feedback body and stores it; answers 200 with an empty object."""
+    claims = await guard.authenticate(request, service_id, feedback=True)
     if service_id not in cds.SERVICES:
         raise NotFound("CDS service", service_id, sorted(cds.SERVICES))
     items = cds.parse_feedback(await _json_body(request))
-    store.add(service_id, items)
+    client = claims.iss if claims is not None else None
+    await run_in_threadpool(guard.store.add_feedback, service_id, client, items)
     log.info("cds feedback", extra={"service": service_id, "items": len(items)})
     return JSONResponse({})

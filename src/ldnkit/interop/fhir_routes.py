@@ -34,6 +34,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
+from ldnkit import jsonbounds
 from ldnkit.clinical.models import Medication
 from ldnkit.errors import Forbidden, LdnkitError, NotFound, UnsafeToStart, ValidationError
 from ldnkit.interop import fhir_common as fc
@@ -46,7 +47,6 @@ from ldnkit.interop.fhir_import import (
     plan_from_bundle,
 )
 from ldnkit.interop.fhir_records import ImportSummary, PatientRecords
-from ldnkit.yamlio import DuplicateJsonKeyError, load_json
 
 FHIR_JSON = "application/fhir+json"
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -195,11 +195,11 @@ def make_fhir_router(
         if len(raw) > MAX_BUNDLE_BYTES:
             raise fc.FhirInvalid("(body)", f"Bundle larger than {MAX_BUNDLE_BYTES} bytes")
         try:
-            bundle = load_json(raw)
-        except DuplicateJsonKeyError as exc:
-            raise fc.FhirInvalid("(body)", f"not valid JSON: {exc}") from None
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            bundle = jsonbounds.loads(raw)
+        except jsonbounds.JsonInvalid:
             raise fc.FhirInvalid("(body)", "not valid JSON") from None
+        except jsonbounds.JsonTooDeep as exc:
+            raise fc.FhirInvalid("(body)", str(exc)) from None
 
         def work() -> ImportSummary:
             imported = diary_from_bundle(bundle, today=day)

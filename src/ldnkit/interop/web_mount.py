@@ -4,10 +4,13 @@
     app = create_app(settings, extra_routers=interop_routers())
 
 - CDS Hooks under `/api` (the CDS base URL is `https://HOST/api`, so discovery is
-  `/api/cds-services`): no login (see `cds_routes`). Under `/api` because the web app's CSRF
-  rule exempts cookie-less `/api` calls, and a CDS client (the EHR's server) sends no browser
-  cookies; at `/cds-services` a cookie-less POST would be refused for a missing CSRF token.
-  "Today" follows the app's `WebSettings.today` through `cds_today`.
+  `/api/cds-services`): no login, but every service call carries the EHR's signed JWT
+  (`cds_auth`), checked against `LDNKIT_CDS_CLIENTS`; `LDNKIT_CDS_OPEN_SANDBOX=1` switches that
+  off for local trials (logged loudly). Token ids and feedback go to the app's database.
+  Under `/api` because the web app's CSRF rule exempts cookie-less `/api` calls, and a CDS
+  client (the EHR's server) sends no browser cookies; at `/cds-services` a cookie-less POST
+  would be refused for a missing CSRF token. "Today" follows the app's `WebSettings.today`
+  through `cds_today`.
 - FHIR (`/fhir/Patient/{patient_id}/$everything`, `POST /fhir/Patient/{patient_id}`): the web
   app's `patient_in_scope` for reading and `clinician_patient` for importing.
 - Documents (`/api/patients/{patient_id}/documents/{kind}?format=pdf|html`): handout, wallet
@@ -19,18 +22,24 @@ This module imports the web shell, so the pure interop modules stay free of it.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
+import yaml
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from ldnkit.errors import NotFound
+from ldnkit.errors import NotFound, ValidationError
+from ldnkit.interop.cds_auth import CdsClients, CdsVerifier
+from ldnkit.interop.cds_routes import CdsGuard, DatabaseStore, token_id_writer
 from ldnkit.interop.cds_routes import router as cds_router
 from ldnkit.interop.documents import KINDS, Clinic, document_view, to_html, to_pdf
 from ldnkit.interop.fhir_records import PatientRecords, StoreRecords
 from ldnkit.interop.fhir_routes import make_fhir_router
 from ldnkit.store.models import Clinician
 from ldnkit.web import deps
+
+log = logging.getLogger("ldnkit.interop.cds")
 
 
 def web_records(db: Any = Depends(deps.get_db)) -> PatientRecords:
@@ -81,8 +90,54 @@ def documents_router() -> APIRouter:
     return router
 
 
-def interop_routers() -> list[APIRouter]:
-    """CDS Hooks, FHIR REST and documents routers for `create_app(extra_routers=...)`."""
+def cds_guard(settings: Any, db: Any) -> CdsGuard:
+    """The CDS routes' guard from the web settings, storing into the app's database.
+
+    Raises ValueError when neither clients nor the open sandbox are configured.
+    """
+    store = DatabaseStore(db.write, token_id_writer(settings.url()))
+    if settings.cds_open_sandbox:
+        return CdsGuard(store=store, open_sandbox=True, base_url=settings.cds_base_url or None)
+    if not settings.cds_clients:
+        raise ValueError(
+            "no CDS clients configured: set LDNKIT_CDS_CLIENTS to the allow-list file "
+            "(or LDNKIT_CDS_OPEN_SANDBOX=1 for a local trial)"
+        )
+    verifier = CdsVerifier(
+        CdsClients.from_file(settings.cds_clients), store, leeway=settings.cds_clock_skew_s
+    )
+    return CdsGuard(store=store, verifier=verifier, base_url=settings.cds_base_url or None)
+
+
+async def _install_guard(request: Request) -> None:
+    """Build the app's CdsGuard on first use (it needs the app's database)."""
+    state = request.app.state
+    if getattr(state, "cds_guard", None) is None:
+        try:
+            state.cds_guard = cds_guard(state.settings, state.db)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            log.error("CDS Hooks: %s", exc)
+            state.cds_guard = None
+
+
+def interop_routers(settings: Any = None) -> list[APIRouter]:
+    """CDS Hooks, FHIR REST and documents routers for `create_app(extra_routers=...)`.
+
+    `settings` (default: from the environment) is checked here, at start-up: a broken CDS
+    client list fails now rather than on the first call, and an open sandbox is logged.
+    """
+    from ldnkit.web.settings import WebSettings
+
+    current = settings or WebSettings()
+    if current.cds_clients:
+        try:
+            CdsClients.from_file(current.cds_clients)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise ValidationError("LDNKIT_CDS_CLIENTS", str(exc)) from None
+    elif current.cds_open_sandbox:
+        log.warning("CDS Hooks open sandbox: service calls will not be authenticated")
+    else:
+        log.warning("CDS Hooks: no LDNKIT_CDS_CLIENTS; every service call will be refused")
     fhir = make_fhir_router(
         records=web_records,
         read_patient=deps.patient_in_scope,
@@ -90,6 +145,6 @@ def interop_routers() -> list[APIRouter]:
         actor=web_actor,
         today=deps.today,
     )
-    cds = APIRouter(prefix="/api")
+    cds = APIRouter(prefix="/api", dependencies=[Depends(_install_guard)])
     cds.include_router(cds_router)
     return [cds, fhir, documents_router()]

@@ -316,15 +316,62 @@ class Nof1Answer(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
+class LoginThrottle(Base):
+    """A failed-login budget: one row per account name (hashed) and per client address.
+
+    Why a table: the budget must be decided atomically and seen by every server process, so a
+    login first claims a slot with one conditional UPDATE (`failures < limit`), and only a
+    request that got a slot has its password verified. A success gives its own slot back; it
+    never resets the failures of others. The window restarts once `window_start` is older than
+    the lock-out period.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+
+
+class CdsJti(Base):
+    """JWT ids (`jti`) already presented by CDS clients, kept until the token expires, so a
+    replayed token is refused by whichever server process receives it."""
+
+    __tablename__ = "cds_jti"
+
+    issuer: Mapped[str] = mapped_column(String(255), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(_tz_datetime(), index=True)
+
+
+class CdsFeedback(Base):
+    """One CDS Hooks feedback item (card outcome): ids and codes only, no free text."""
+
+    __tablename__ = "cds_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(_tz_datetime(), index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(255))
+    card: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(16))
+    accepted: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    override_code: Mapped[str | None] = mapped_column(String(128))
+    outcome_at: Mapped[str] = mapped_column(String(64))
+
+
 __all__ = [
     "ROLES",
     "AdviceRow",
     "Assessment",
     "AuditEvent",
     "Base",
+    "CdsFeedback",
+    "CdsJti",
     "Clinician",
     "DiaryEntryRow",
     "DoseOverride",
+    "LoginThrottle",
     "Nof1Allocation",
     "Nof1Answer",
     "Nof1Trial",

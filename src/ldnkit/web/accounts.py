@@ -1,114 +1,84 @@
-"""Logging in and out, with lock-out after repeated failures.
+"""Logging in and out, with failure budgets decided atomically in the database.
 
-Failed and successful logins are audit events (ids only), and the lock-out is computed from
-them: after `lockout_attempts` failures within `lockout_minutes` since the last success, the
-account is locked until the oldest of those failures ages out. Because the count lives in the
-database, it holds across restarts and across server processes. Unknown usernames cannot be
-counted per account, so each client address also has an in-memory failure budget.
+Every login is subject to two budgets (`store.repositories.throttle`): one for the account
+name it tries, one for the client address it comes from. A slot of each is claimed *before*
+the password is verified, with one conditional UPDATE per budget, so 40 parallel guesses
+against one account get at most `lockout_attempts` password checks between them, in one
+server process or many. A right password gives its slots back; it never resets what others
+spent, so an attacker cannot refresh an address's budget by logging into their own account.
+
+The account budget is keyed by the (hashed) name typed, not by the account's id, so a name
+that does not exist locks exactly like one that does: both answer 401 for a wrong password
+and 429 once spent, and both run one argon2 verification (against a dummy hash for unknown
+names), so neither the answer nor its timing tells whether an account exists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import hashlib
 import time
-from collections import defaultdict, deque
 
-from sqlalchemy import select
-
-from ldnkit.store.models import AuditEvent
-from ldnkit.store.repositories import audit, authenticate, get_user_by_username
+from ldnkit.store.repositories import audit, authenticate, get_user_by_username, throttle
 from ldnkit.web.db import Database
 from ldnkit.web.deps import Principal
 from ldnkit.web.errors import LockedOut, NotAuthenticated
 from ldnkit.web.settings import WebSettings
-
-ADDRESS_ATTEMPTS_FACTOR = 4
 
 
 class InvalidCredentials(NotAuthenticated):
     """Wrong username or password (deliberately not saying which)."""
 
 
-class _AddressBudget:
-    """Failed logins per client address within the lock-out window (this process only)."""
-
-    def __init__(self) -> None:
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _trim(self, address: str, window: float) -> deque[float]:
-        fails = self._fails[address]
-        cutoff = time.monotonic() - window
-        while fails and fails[0] < cutoff:
-            fails.popleft()
-        return fails
-
-    def check(self, address: str, limit: int, window: float) -> None:
-        with self._lock:
-            fails = self._trim(address, window)
-            if len(fails) >= limit:
-                raise LockedOut(max(1, int(fails[0] + window - time.monotonic())))
-
-    def fail(self, address: str) -> None:
-        with self._lock:
-            self._fails[address].append(time.monotonic())
-
-    def clear(self, address: str) -> None:
-        with self._lock:
-            self._fails.pop(address, None)
+def account_key(username: str) -> str:
+    """The budget key of an account name: a hash, so the table holds no usernames."""
+    digest = hashlib.sha256(username.strip().lower().encode("utf-8", "replace")).hexdigest()
+    return f"acct:{digest[:40]}"
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+def address_key(address: str) -> str:
+    return f"addr:{address[:64]}"
 
 
 class Accounts:
-    """Login and logout for one app instance."""
+    """Login and logout for one app instance (the budgets live in the shared database)."""
 
     def __init__(self, db: Database, settings: WebSettings) -> None:
         self.db = db
         self.settings = settings
-        self.addresses = _AddressBudget()
 
-    def _account_lock(self, user_id: int) -> int | None:
-        """Seconds until this account unlocks, or None when it is not locked."""
-        window = dt.timedelta(minutes=self.settings.lockout_minutes)
+    @property
+    def window(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.settings.lockout_minutes)
+
+    def _claim(self, username: str, address: str) -> None:
+        """Claim one slot of the address and the account budgets, or raise LockedOut."""
         now = dt.datetime.now(dt.UTC)
-        with self.db.read() as s:
-            events = s.execute(
-                select(AuditEvent.action, AuditEvent.at)
-                .where(
-                    AuditEvent.entity == "user",
-                    AuditEvent.entity_id == user_id,
-                    AuditEvent.action.in_(("login_failed", "login")),
-                    AuditEvent.at >= now - window,
-                )
-                .order_by(AuditEvent.id)
-            ).all()
-        fails: list[dt.datetime] = []
-        for action, at in events:
-            if action == "login":
-                fails = []
-            else:
-                fails.append(_aware(at))
-        if len(fails) < self.settings.lockout_attempts:
+        limit = self.settings.lockout_attempts
+        keys = (
+            (address_key(address), self.settings.lockout_address_attempts),
+            (account_key(username), limit),
+        )
+
+        def job(s):  # type: ignore[no-untyped-def]
+            taken: list[str] = []
+            for key, key_limit in keys:
+                retry = throttle.claim(s, key, limit=key_limit, window=self.window, now=now)
+                if retry is not None:
+                    # No password will be checked: give back what this request took.
+                    for done in taken:
+                        throttle.release(s, done)
+                    return retry
+                taken.append(key)
             return None
-        oldest = fails[-self.settings.lockout_attempts]
-        return max(1, int((oldest + window - now).total_seconds()))
+
+        retry = self.db.write(job)
+        if retry is not None:
+            raise LockedOut(retry)
 
     def login(self, username: str, password: str, address: str) -> Principal:
         """The account for these credentials, or InvalidCredentials / LockedOut."""
-        window = self.settings.lockout_minutes * 60
-        limit = self.settings.lockout_attempts * ADDRESS_ATTEMPTS_FACTOR
-        self.addresses.check(address, limit, window)
-        with self.db.read() as s:
-            known = get_user_by_username(s, username)
-            known_id = known.id if known is not None else None
-        if known_id is not None:
-            retry = self._account_lock(known_id)
-            if retry is not None:
-                raise LockedOut(retry)
+        self._claim(username, address)
         with self.db.read() as s:
             user = authenticate(s, username, password)
             principal = (
@@ -116,21 +86,43 @@ class Accounts:
                 if user is not None
                 else None
             )
+            known = get_user_by_username(s, username) if user is None else None
+            known_id = known.id if known is not None else None
         if principal is None:
-            self.addresses.fail(address)
+            # The audit log (admins only) may say which account was tried; the answer may not.
             self.db.write(
                 lambda s: audit.record(
                     s, actor="anonymous", action="login_failed", entity="user", entity_id=known_id
                 )
             )
             raise InvalidCredentials("wrong username or password")
-        self.addresses.clear(address)
-        self.db.write(
-            lambda s: audit.record(
+
+        def success(s):  # type: ignore[no-untyped-def]
+            throttle.release(s, address_key(address))
+            throttle.release(s, account_key(username))
+            audit.record(
                 s, actor=principal.actor, action="login", entity="user", entity_id=principal.user_id
             )
-        )
+
+        self.db.write(success)
         return principal
+
+    def unlock(self, username: str, *, actor: str, user_id: int) -> bool:
+        """Forget the failures counted against an account name (an administrator's action)."""
+
+        def job(s):  # type: ignore[no-untyped-def]
+            cleared = throttle.clear(s, account_key(username))
+            audit.record(s, actor=actor, action="unlock", entity="user", entity_id=user_id)
+            return cleared
+
+        return self.db.write(job)
+
+    def failures(self, username: str) -> int:
+        """Failed logins counted against this account name in the current window."""
+        with self.db.read() as s:
+            return throttle.failures(
+                s, account_key(username), window=self.window, now=dt.datetime.now(dt.UTC)
+            )
 
     def logout(self, principal: Principal) -> None:
         """Void every session token this account holds (tokens issued before now)."""
@@ -147,4 +139,4 @@ class Accounts:
         )
 
 
-__all__ = ["Accounts", "InvalidCredentials"]
+__all__ = ["Accounts", "InvalidCredentials", "account_key"]

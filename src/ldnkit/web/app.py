@@ -9,13 +9,16 @@ theirs through `extra_routers` without touching this file:
 from __future__ import annotations
 
 import gc
+import importlib.resources
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import ldnkit
 from ldnkit.clinical.medications import recogniser
@@ -23,6 +26,7 @@ from ldnkit.clinical.response import response_rules
 from ldnkit.evidence import default_evidence
 from ldnkit.web import errors, writes
 from ldnkit.web.accounts import Accounts
+from ldnkit.web.body_limit import BodyLimit, BodyRule
 from ldnkit.web.db import Database
 from ldnkit.web.deps import TTLCache, csrf_protect
 from ldnkit.web.routes import (
@@ -41,6 +45,18 @@ from ldnkit.web.security import Signer
 from ldnkit.web.settings import WebSettings
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: Swagger UI 5 (which reads OpenAPI 3.1, as FastAPI writes it), shipped as files by the
+#: `fastapi-offline` package: the docs need no CDN. Only its files are used, not its code.
+SWAGGER_DIR = Path(str(importlib.resources.files("fastapi_offline") / "static"))
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ldnkit API</title>
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css">
+<link rel="icon" href="/docs-assets/favicon.png"></head>
+<body><div id="swagger-ui" data-openapi="/openapi.json"></div>
+<script src="/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script></body></html>
+"""
 
 #: The app's own resources, in the order their routes are matched.
 RESOURCES = (auth, evidence, pharmacology, diagrams, patients, screening, plans, diary, admin, nof1)
@@ -56,20 +72,27 @@ _SECURITY_HEADERS = {
 }
 
 
+#: Browsers that once saw the site over HTTPS keep to HTTPS for a year (RFC 6797).
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
 class _SecurityHeaders:
     """Pure ASGI middleware (cheaper than BaseHTTPMiddleware): hardening headers on every
-    response; the interactive API docs load their script from a CDN, so they skip the CSP."""
+    response, the same Content-Security-Policy on every page (the API docs included: their
+    scripts are served by the app itself), and HSTS on responses sent over HTTPS (directly,
+    or through a proxy listed in `trusted_proxies` that said `X-Forwarded-Proto: https`).
+    Never over plain HTTP: a browser ignores it there, and a local `make run` must stay usable."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._headers = [(k.lower().encode(), v.encode()) for k, v in _SECURITY_HEADERS.items()]
-        self._no_csp = [h for h in self._headers if h[0] != b"content-security-policy"]
+        self._https = [*self._headers, _HSTS]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = self._no_csp if scope["path"] in ("/docs", "/redoc") else self._headers
+        extra = self._https if scope.get("scheme") == "https" else self._headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -77,6 +100,16 @@ class _SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def body_rules(settings: WebSettings) -> list[BodyRule]:
+    """The size limit of each route class; the first matching pattern wins."""
+    return [
+        BodyRule(r"/(api/auth/login|login)$", settings.max_login_bytes, "login"),
+        BodyRule(r"(/api)?/cds-services/[^/]+/feedback$", settings.max_cds_feedback_bytes, "cds"),
+        BodyRule(r"(/api)?/cds-services/", settings.max_cds_bytes, "cds"),
+        BodyRule(r"/fhir/", settings.max_fhir_bytes, "fhir"),
+    ]
 
 
 def _settle_heap() -> None:
@@ -129,6 +162,10 @@ def create_app(
         ),
         lifespan=lifespan,
         dependencies=[Depends(csrf_protect)],
+        # The docs page is the app's own (below): FastAPI's loads Swagger UI from a CDN with an
+        # inline script, which the Content-Security-Policy rightly refuses. No ReDoc.
+        docs_url=None,
+        redoc_url=None,
         # No OpenTelemetry exporter is configured; skip its per-request provider lookups.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
@@ -148,13 +185,30 @@ def create_app(
 
     app.state.cookie_secure = cookie_secure
 
+    app.add_middleware(
+        BodyLimit,
+        rules=body_rules(settings),
+        default_bytes=settings.max_body_bytes,
+        max_depth=settings.max_json_depth,
+    )
+    # Added after the body limit, so outside it: its refusals carry the headers too.
     app.add_middleware(_SecurityHeaders)
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    if proxies:
+        # Outermost: client address and scheme are settled before anything reads them.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_docs() -> HTMLResponse:
+        return HTMLResponse(_DOCS_PAGE)
+
     errors.install(app)
     for module in RESOURCES:
         app.include_router(module.api)
         app.include_router(module.pages)
     for router in extra_routers:
         app.include_router(router)
+    app.mount("/docs-assets", StaticFiles(directory=str(SWAGGER_DIR)), name="docs-assets")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app
 

@@ -14,7 +14,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import func, select
@@ -25,6 +25,7 @@ from ldnkit.store.models import AuditEvent, User
 from ldnkit.store.models import Patient as PatientRow
 from ldnkit.web.db import Database
 from ldnkit.web.errors import NotAuthenticated
+from ldnkit.web.refusals import audit_refusal
 from ldnkit.web.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 from ldnkit.web.settings import WebSettings
 from ldnkit.web.writes import AUDIT
@@ -168,10 +169,29 @@ async def current_user(user: Principal | None = Depends(optional_user)) -> Princ
     return user
 
 
+async def refuse(
+    request: Request,
+    message: str,
+    *,
+    reason: str,
+    user: Principal | None = None,
+    patient_id: int | None = None,
+) -> NoReturn:
+    """Audit a refused access (who, which route, why: codes only), then raise Forbidden.
+
+    Every 403 of the access rules goes through here, so an administrator can see who tried to
+    reach what they may not (someone else's patient, an admin page, a forged form post).
+    """
+    await audit_refusal(request, reason=reason, user=user, patient_id=patient_id)
+    raise Forbidden(message)
+
+
 def _role(*roles: str):  # type: ignore[no-untyped-def]
-    async def check(user: Principal = Depends(current_user)) -> Principal:
+    async def check(request: Request, user: Principal = Depends(current_user)) -> Principal:
         if user.role not in roles:
-            raise Forbidden(f"this needs a {' or '.join(roles)} account")
+            await refuse(
+                request, f"this needs a {' or '.join(roles)} account", reason="role", user=user
+            )
         return user
 
     return check
@@ -217,7 +237,13 @@ async def patient_in_scope(
         user.role == "patient" and user.patient_id == ref.id
     )
     if not allowed:
-        raise Forbidden("this patient's record is not yours to see")
+        await refuse(
+            request,
+            "this patient's record is not yours to see",
+            reason="not_in_scope",
+            user=user,
+            patient_id=ref.id,
+        )
     if request.method in SAFE_METHODS:
         route = request.scope.get("route")
         what = getattr(route, "name", "read") or "read"
@@ -235,11 +261,19 @@ async def patient_in_scope(
 
 
 async def clinician_patient(
-    ref: PatientRef = Depends(patient_in_scope), user: Principal = Depends(current_user)
+    request: Request,
+    ref: PatientRef = Depends(patient_in_scope),
+    user: Principal = Depends(current_user),
 ) -> PatientRef:
     """A patient in scope whose record the caller may change: their clinician only."""
     if user.role != "clinician":
-        raise Forbidden("only the patient's clinician may change this")
+        await refuse(
+            request,
+            "only the patient's clinician may change this",
+            reason="not_clinician",
+            user=user,
+            patient_id=ref.id,
+        )
     return ref
 
 
@@ -260,8 +294,14 @@ async def csrf_protect(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
-    if not request.app.state.signer.csrf_ok(request.cookies.get(CSRF_COOKIE), submitted):
-        raise Forbidden("missing or invalid CSRF token; reload the page and try again")
+    signer = request.app.state.signer
+    binding = signer.csrf_binding(
+        request.cookies.get(SESSION_COOKIE), request.cookies.get(CSRF_COOKIE)
+    )
+    if not signer.csrf_ok(binding, submitted):
+        await refuse(
+            request, "missing or invalid CSRF token; reload the page and try again", reason="csrf"
+        )
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
@@ -284,6 +324,7 @@ __all__ = [
     "Pharmacist",
     "Principal",
     "Today",
+    "audit_refusal",
     "clinician_patient",
     "csrf_protect",
     "current_admin",
@@ -294,5 +335,6 @@ __all__ = [
     "get_db",
     "optional_user",
     "patient_in_scope",
+    "refuse",
     "today",
 ]

@@ -102,6 +102,10 @@ async def _not_found(request: Request, exc: NotFound) -> Response:
 
 
 async def _forbidden(request: Request, exc: Forbidden) -> Response:
+    # Refusals raised outside the access rules (which audit their own) are audited here.
+    from ldnkit.web.refusals import audit_refusal
+
+    await audit_refusal(request, reason="forbidden")
     return _respond(request, 403, str(exc) or "not allowed")
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from ldnkit.clinical.history import OverrideReason
 from ldnkit.clinical.models import Patient, PlanOptions
@@ -18,8 +18,36 @@ from ldnkit.clinical.models import Patient, PlanOptions
 _IDENTITY = ("id", "name", "birth_date")
 
 
+def _nul_path(value: Any, path: str) -> str | None:
+    """The first field path whose text (or key) holds a NUL character, else None."""
+    if isinstance(value, str):
+        return (path or "(body)") if "\x00" in value else None
+    if isinstance(value, dict):
+        pairs: list[tuple[Any, Any]] = list(value.items())
+    elif isinstance(value, list | tuple):
+        pairs = list(enumerate(value))
+    else:
+        return None
+    for key, item in pairs:
+        if isinstance(key, str) and "\x00" in key:
+            return path or "(body)"
+        if (found := _nul_path(item, f"{path}.{key}" if path else str(key))) is not None:
+            return found
+    return None
+
+
 class _In(BaseModel):
+    """Every API input: unknown keys refused, text trimmed, NUL characters refused (PostgreSQL
+    cannot store them and no clinical text needs them)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if (where := _nul_path(data, "")) is not None:
+            raise ValueError(f"{where}: contains a NUL character")
+        return data
 
 
 #: The clinical part of a patient record: the core `Patient` without its identity fields.

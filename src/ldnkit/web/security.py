@@ -5,8 +5,11 @@ SameSite=Lax cookie for the pages or as a `Bearer` header for API clients. Every
 loads the account from the database, so a deactivated account stops working at once, and a
 logout (recorded in the audit log) invalidates every token issued before it.
 
-CSRF uses a signed double-submit token: a random value in its own cookie, and in each form the
-HMAC of that value, which a cross-site page can neither read nor forge.
+CSRF tokens are bound to the session: each form carries the HMAC of the session token the
+browser holds (`csrf_binding`), so a token leaked from one session (or planted before a login)
+is worthless in any other. Before login there is no session; the login form's token is then
+bound to a random value in its own cookie (signed double submit). A cross-site page can
+neither read nor forge either.
 """
 
 from __future__ import annotations
@@ -74,14 +77,23 @@ class Signer:
             return None
         return claims
 
-    def csrf_for(self, cookie_value: str) -> str:
-        """The form token that matches a CSRF cookie value."""
-        return self._sig(self._csrf_key, cookie_value.encode())
+    def csrf_binding(self, session_token: str | None, csrf_cookie: str | None) -> str | None:
+        """What a CSRF token is bound to: the valid session token when there is one, else the
+        pre-login CSRF cookie value; None when the browser holds neither."""
+        if session_token and self.verify(session_token) is not None:
+            return "session:" + session_token
+        if csrf_cookie:
+            return "anonymous:" + csrf_cookie
+        return None
 
-    def csrf_ok(self, cookie_value: str | None, submitted: str | None) -> bool:
-        if not cookie_value or not submitted:
+    def csrf_for(self, binding: str) -> str:
+        """The form token for a binding (`csrf_binding`)."""
+        return self._sig(self._csrf_key, binding.encode())
+
+    def csrf_ok(self, binding: str | None, submitted: str | None) -> bool:
+        if not binding or not submitted:
             return False
-        return hmac.compare_digest(self.csrf_for(cookie_value), submitted)
+        return hmac.compare_digest(self.csrf_for(binding), submitted)
 
 
 def new_csrf_cookie() -> str:

@@ -29,6 +29,13 @@ class WebSettings(BaseSettings):
     #: Lock an account after this many failed logins within `lockout_minutes`.
     lockout_attempts: int = 5
     lockout_minutes: int = 15
+    #: Failed logins one client address may make within `lockout_minutes`, all accounts
+    #: together (a clinic behind one NAT address shares it).
+    lockout_address_attempts: int = 20
+    #: Proxies whose X-Forwarded-For / X-Forwarded-Proto headers are believed: a comma-separated
+    #: list of addresses or networks (e.g. "10.0.0.5,172.16.0.0/12"). Empty: none, the peer
+    #: address is the client (a header anyone can send must not choose the lock-out budget).
+    trusted_proxies: str = ""
     #: Fixed "today" (YYYY-MM-DD) for reproducible demos and tests; empty: the real date.
     today: str = ""
     #: Seconds a verified session and a patient's assignment are reused without a database
@@ -39,6 +46,27 @@ class WebSettings(BaseSettings):
     #: After start-up, move the objects the process keeps for life (routes, models, evidence)
     #: out of the garbage collector's full passes (`gc.freeze`); see `web.app._settle_heap`.
     freeze_heap: bool = True
+    #: Request body limits in bytes per route class (`web.body_limit`): JSON APIs and forms,
+    #: login, CDS Hooks service calls (their prefetch can hold a few bundles), CDS feedback,
+    #: FHIR Bundle import. A larger body is refused with 413 before it is read.
+    max_body_bytes: int = 256 * 1024
+    max_login_bytes: int = 16 * 1024
+    max_cds_bytes: int = 4 * 1024 * 1024
+    max_cds_feedback_bytes: int = 64 * 1024
+    max_fhir_bytes: int = 20 * 1024 * 1024
+    #: Deepest JSON nesting accepted in any request body (`ldnkit.jsonbounds`).
+    max_json_depth: int = 64
+    #: CDS Hooks clients allowed to call the services: a YAML/JSON file listing each EHR's
+    #: `iss` and its keys (`interop.cds_auth.CdsClients.from_file`). Without it (and without
+    #: the sandbox below) every CDS service call is refused with 401.
+    cds_clients: str = ""
+    #: LOCAL TRIALS ONLY: accept CDS service calls without a client JWT (logged loudly).
+    cds_open_sandbox: bool = False
+    #: The public CDS base URL (e.g. https://ldn.example.org/api) the `aud` claim must name;
+    #: empty: the URL each request arrived at.
+    cds_base_url: str = ""
+    #: Clock difference tolerated between the EHR and this server for `exp` / `iat`.
+    cds_clock_skew_s: int = 60
 
     def url(self) -> str:
         from ldnkit.store import database_url

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from ldnkit.clinical.models import fmt_mg
-from ldnkit.web.security import CSRF_COOKIE, new_csrf_cookie
+from ldnkit.web.security import CSRF_COOKIE, SESSION_COOKIE, new_csrf_cookie
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -60,11 +60,13 @@ def csrf_token(request: Request) -> str:
     cached = getattr(request.state, "csrf_token", None)
     if cached:
         return cached
+    signer = request.app.state.signer
     cookie = request.cookies.get(CSRF_COOKIE)
     if not cookie:
         cookie = new_csrf_cookie()
         request.state.new_csrf_cookie = cookie
-    token = request.app.state.signer.csrf_for(cookie)
+    binding = signer.csrf_binding(request.cookies.get(SESSION_COOKIE), cookie)
+    token = signer.csrf_for(binding)
     request.state.csrf_token = token
     return token
 

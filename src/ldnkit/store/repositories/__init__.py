@@ -5,7 +5,7 @@ its audit event commit together or not at all. `actor` is a short code such as `
 `cli`, recorded in the audit log.
 """
 
-from ldnkit.store.repositories import audit, diary, overrides, people, records, users
+from ldnkit.store.repositories import audit, cds, diary, overrides, people, records, throttle, users
 from ldnkit.store.repositories.diary import (
     ConcurrentCorrection,
     ImportResult,
@@ -59,6 +59,7 @@ __all__ = [
     "add_dose_override",
     "audit",
     "authenticate",
+    "cds",
     "core_overrides",
     "create_clinician",
     "create_patient",
@@ -89,6 +90,7 @@ __all__ = [
     "save_plan",
     "set_active",
     "set_password",
+    "throttle",
     "to_diary_entry",
     "update_patient_profile",
     "users",

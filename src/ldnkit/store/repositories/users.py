@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from ldnkit.errors import ValidationError
 from ldnkit.store.models import ROLES, User
+from ldnkit.store.password_policy import MIN_CHARS, check_password
 from ldnkit.store.repositories import audit
 from ldnkit.store.repositories._common import get_or_404, utcnow
 from ldnkit.store.repositories.people import get_clinician, get_patient
 
-MIN_PASSWORD_CHARS = 8
+MIN_PASSWORD_CHARS = MIN_CHARS
 _hasher = PasswordHasher()
 
 
@@ -58,6 +59,7 @@ def create_user(
         get_patient(session, patient_id)
     if get_user_by_username(session, username) is not None:
         raise ValidationError("username", "already taken")
+    check_password(password, username=username, role=role)
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -104,7 +106,9 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 
 def set_password(session: Session, user_id: int, password: str, *, actor: str) -> User:
+    """Replace an account's password (the policy applies as at creation); audited."""
     user = get_user(session, user_id)
+    check_password(password, username=user.username, role=user.role)
     user.password_hash = hash_password(password)
     session.flush()
     audit.record(session, actor=actor, action="set_password", entity="user", entity_id=user_id)

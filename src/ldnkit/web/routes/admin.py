@@ -1,18 +1,26 @@
-"""Administration: the audit log (who read or changed what, when) and clinician accounts."""
+"""Administration: the audit log (who read or changed what, when) and accounts.
+
+An administrator creates clinician accounts and, for any account, can deactivate or
+reactivate it, unlock it (forget the failed logins counted against it) and reset its password
+(the password policy applies; every session of the account ends). Each action is one audit
+row naming the administrator and the account, never the password.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from ldnkit.errors import ValidationError
 from ldnkit.inputs import parse_model
 from ldnkit.store import repositories as repo
 from ldnkit.store.repositories import audit
 from ldnkit.web import forms
-from ldnkit.web.deps import Admin, Db
+from ldnkit.web.deps import Admin, Db, Principal
 from ldnkit.web.schemas import AuditOut, ClinicianIn, ClinicianOut
 from ldnkit.web.templating import form_page, render
 
@@ -109,3 +117,100 @@ async def users_submit(request: Request, user: Admin, db: Db) -> Response:
     )
     await db.awrite(_create_clinician(body, user.actor))
     return RedirectResponse("/admin/users?created=1", status_code=303)
+
+
+AccountAction = Literal["deactivate", "activate", "unlock"]
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class PasswordResetIn(BaseModel):
+    """A new password chosen by the administrator (the policy for the account's role applies)."""
+
+    model_config = {"extra": "forbid"}
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class AccountOut(BaseModel):
+    user_id: int
+    username: str
+    role: str
+    active: bool
+    failed_logins: int
+
+
+def _forget_sessions(request: Request, user_id: int) -> None:
+    request.app.state.principals.drop(lambda key: key[0] == user_id)  # type: ignore[index]
+
+
+def _account_out(request: Request, db: Db, user_id: int) -> AccountOut:
+    with db.read() as s:
+        row = repo.get_user(s, user_id)
+        out = (row.id, row.username, row.role, row.active)
+    failures = request.app.state.accounts.failures(out[1])
+    return AccountOut(
+        user_id=out[0], username=out[1], role=out[2], active=out[3], failed_logins=failures
+    )
+
+
+def _apply(request: Request, db: Db, admin: Principal, user_id: int, action: str) -> None:
+    """Deactivate, activate or unlock one account, audited."""
+    with db.read() as s:
+        username = repo.get_user(s, user_id).username  # 404 for an unknown id
+    if action == "deactivate" and user_id == admin.user_id:
+        raise ValidationError("user_id", "an administrator cannot deactivate their own account")
+    if action == "unlock":
+        request.app.state.accounts.unlock(username, actor=admin.actor, user_id=user_id)
+        return
+    db.write(lambda s: repo.set_active(s, user_id, action == "activate", actor=admin.actor))
+    _forget_sessions(request, user_id)
+
+
+def _reset(request: Request, db: Db, admin: Principal, user_id: int, password: str) -> None:
+    def job(s: Session) -> None:
+        repo.set_password(s, user_id, password, actor=admin.actor)
+        # Every token issued before now stops working (as at a logout).
+        audit.record(s, actor=admin.actor, action="logout", entity="user", entity_id=user_id)
+
+    db.write(job)
+    _forget_sessions(request, user_id)
+
+
+@api.post("/users/{user_id}/{action}", response_model=AccountOut)
+def api_account_action(
+    user_id: UserId, action: AccountAction, request: Request, user: Admin, db: Db
+) -> AccountOut:
+    """Deactivate, reactivate or unlock an account."""
+    _apply(request, db, user, user_id, action)
+    return _account_out(request, db, user_id)
+
+
+@api.put("/users/{user_id}/password", response_model=AccountOut)
+def api_reset_password(
+    user_id: UserId, body: PasswordResetIn, request: Request, user: Admin, db: Db
+) -> AccountOut:
+    """Set a new password for an account; its sessions end."""
+    _reset(request, db, user, user_id, body.password)
+    return _account_out(request, db, user_id)
+
+
+@pages.post("/users/{user_id}/password")
+async def reset_password_submit(user_id: UserId, request: Request, user: Admin, db: Db) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    form = await request.form()
+    with db.read() as s:
+        users = repo.list_users(s)
+    form_page(request, "admin_users.html", users=users)
+    password = str(form.get("password") or "")
+    await run_in_threadpool(_reset, request, db, user, user_id, password)
+    return RedirectResponse("/admin/users?done=password", status_code=303)
+
+
+@pages.post("/users/{user_id}/{action}")
+async def account_action_submit(
+    user_id: UserId, action: AccountAction, request: Request, user: Admin, db: Db
+) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    await run_in_threadpool(_apply, request, db, user, user_id, action)
+    return RedirectResponse(f"/admin/users?done={action}", status_code=303)
