@@ -29,6 +29,7 @@ from ldnkit.web.routes import (
     auth,
     diagrams,
     diary,
+    documents,
     evidence,
     patients,
     pharmacology,
@@ -41,7 +42,18 @@ from ldnkit.web.settings import WebSettings
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: The app's own resources, in the order their routes are matched.
-RESOURCES = (auth, evidence, pharmacology, diagrams, patients, screening, plans, diary, admin)
+RESOURCES = (
+    auth,
+    evidence,
+    pharmacology,
+    diagrams,
+    patients,
+    screening,
+    plans,
+    diary,
+    documents,
+    admin,
+)
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -39,6 +39,9 @@ class WebSettings(BaseSettings):
     #: After start-up, move the objects the process keeps for life (routes, models, evidence)
     #: out of the garbage collector's full passes (`gc.freeze`); see `web.app._settle_heap`.
     freeze_heap: bool = True
+    #: The clinic printed on the patient handout and wallet card (issue 15): who to call.
+    clinic_name: str = "Your pain clinic"
+    clinic_phone: str = ""
 
     def url(self) -> str:
         from ldnkit.store import database_url

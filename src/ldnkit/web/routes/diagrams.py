@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -25,10 +25,14 @@ from ldnkit.errors import NotFound
 from ldnkit.evidence import default_evidence
 from ldnkit.evidence.mechanism import mechanism
 from ldnkit.research.designs import DESIGNS
+from ldnkit.web.deps import optional_user
 from ldnkit.web.templating import render
 
 api = APIRouter(prefix="/api/evidence", tags=["evidence"])
-pages = APIRouter(prefix="/evidence", include_in_schema=False)
+# Public pages still know who is signed in, so they keep that user's menu (issue 15, item 9).
+pages = APIRouter(
+    prefix="/evidence", include_in_schema=False, dependencies=[Depends(optional_user)]
+)
 
 
 def _svg_or_none(diagram: Diagram) -> str | None:
