@@ -1,0 +1,278 @@
+"""Issue 15 in a real browser: every page for every role passes axe-core, reflows at 320 px,
+has a skip link and 24 px targets; errors, diary corrections, charts, confirmations, the
+clinician's list, profile, corrections, audit and documents each work as a user meets them.
+
+Playwright drives Debian's chromium (never a downloaded one); the server is the real app on a
+fresh SQLite database of its own (patient A has a plan and a fortnight of diary).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web.a11y_pages import USERS, audit_roles, axe_violations, login, seed_course
+from tests.web.conftest import ARTIFACTS, TODAY, Clinic, running_clinic
+from tests.web.test_browser import _context, playwright, pytestmark  # noqa: F401
+
+CLINIC_PHONE = "+44 20 7946 0000"
+
+
+@pytest.fixture(scope="module")
+def course() -> Iterator[Clinic]:
+    with running_clinic(
+        Path(tempfile.mkdtemp(prefix="ldnkit-ui-")), clinic_phone=CLINIC_PHONE
+    ) as c:
+        seed_course(c)
+        yield c
+
+
+def _page(playwright, clinic: Clinic, role: str | None, **kwargs):  # type: ignore[no-untyped-def]
+    ctx = _context(playwright, **({"viewport": {"width": 1366, "height": 768}} | kwargs))
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    if role:
+        login(page, clinic.url, USERS[role])
+    return ctx, page
+
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def test_axe_and_reflow_on_every_page_for_every_role(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    found, widths = audit_roles(course, playwright)
+    ARTIFACTS.mkdir(exist_ok=True)
+    counts = {
+        role: {
+            p: {"violations": sum(v["nodes"] for v in vs), "width320": widths[role][p]}
+            for p, vs in pages.items()
+        }
+        for role, pages in found.items()
+    }
+    (ARTIFACTS / "axe-after.json").write_text(json.dumps(counts, indent=1))
+    bad = {f"{r} {p}": vs for r, pages in found.items() for p, vs in pages.items() if vs}
+    assert not bad, f"axe-core violations: {bad}"
+    wide = {f"{r} {p}": w for r, ws in widths.items() for p, w in ws.items() if w > 320}
+    assert not wide, f"pages scroll sideways at 320 px: {wide}"
+    assert sum(len(p) for p in found.values()) >= 40
+
+
+def test_dark_mode_follows_the_system_and_stays_accessible(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    ctx, page = _page(playwright, course, "patient", color_scheme="dark")
+    try:
+        pid = course.ids["patient_a"]
+        for path in (
+            f"/patients/{pid}/today",
+            f"/patients/{pid}/history",
+            f"/patients/{pid}/calendar",
+        ):
+            page.goto(course.url + path)
+            bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            rgb = [int(x) for x in re.findall(r"\d+", bg)[:3]]
+            assert sum(rgb) < 150, f"{path} is not dark: {bg}"
+            assert axe_violations(page) == [], path
+    finally:
+        ctx.close()
+
+
+def test_skip_link_is_the_first_tab_stop_and_reaches_the_content(
+    course: Clinic, playwright
+) -> None:  # type: ignore[no-untyped-def]
+    ctx, page = _page(playwright, course, "clinician")
+    try:
+        page.goto(f"{course.url}/patients/{course.ids['patient_a']}")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.dataset.testid") == "skip-link"
+        assert page.locator("[data-testid=skip-link]").is_visible()
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+        page.keyboard.press("Tab")  # the next stop is inside the content, not the menu
+        assert page.evaluate("!!document.activeElement.closest('main')")
+    finally:
+        ctx.close()
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+  'input[type=checkbox], input[type=radio]:not(.nrs input), button, header nav a, a.button')]
+  .filter(e => e.offsetParent !== null)
+  .map(e => [e.outerHTML.slice(0, 80), e.getBoundingClientRect()])
+  .filter(([_, r]) => r.width < 24 || r.height < 24).map(([h]) => h)"""
+
+
+def test_targets_are_at_least_24px_on_a_phone(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    pid = course.ids["patient_a"]
+    for role, paths in (
+        ("patient", [f"/patients/{pid}/diary/new", f"/patients/{pid}/today"]),
+        ("clinician", ["/patients/new", "/patients", f"/patients/{pid}/profile"]),
+    ):
+        ctx, page = _page(playwright, course, role, **PHONE)
+        try:
+            for path in paths:
+                page.goto(course.url + path)
+                assert page.evaluate(SMALL_TARGETS) == [], path
+        finally:
+            ctx.close()
+
+
+def test_public_and_error_pages_keep_the_signed_in_menu(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    ctx, page = _page(playwright, course, "patient", **PHONE)
+    try:
+        for path in ("/evidence", "/evidence/pharmacology", "/evidence/references", "/nowhere"):
+            page.goto(course.url + path)
+            nav = page.locator("header nav")
+            assert nav.locator("[data-testid=logout]").count() == 1, path
+            assert nav.locator("a", has_text="Log in").count() == 0, path
+            assert nav.locator("a", has_text="Today").count() == 1, path
+    finally:
+        ctx.close()
+
+
+def test_diary_errors_sit_at_the_field_in_words_with_focus(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    pid = course.ids["patient_a"]
+    ctx, page = _page(playwright, course, "patient", **PHONE)
+    try:
+        page.goto(f"{course.url}/patients/{pid}/diary/new")
+        # A date in the future: the date is a field the patient can see and fix.
+        tomorrow = (dt.date.fromisoformat(TODAY) + dt.timedelta(days=1)).isoformat()
+        page.fill("input[name=entry_date]", tomorrow)
+        page.click("input[name=pain][value='4'] + span")
+        page.check("input[name=dose_taken][value=yes]")
+        page.click("[data-testid=save-diary]")
+        err = page.locator("[data-testid=field-error-entry_date]")
+        assert err.is_visible()
+        assert err.inner_text().startswith("Diary date:")
+        date = page.locator("input[name=entry_date]")
+        assert date.get_attribute("aria-invalid") == "true"
+        assert date.get_attribute("aria-describedby") == "err-entry_date"
+        assert page.evaluate("document.activeElement.name") == "entry_date"
+        # A pain score out of range (a tampered form): named as the page names it.
+        page.fill("input[name=entry_date]", TODAY)
+        page.click("input[name=pain][value='10'] + span")
+        page.evaluate("document.querySelector('input[name=pain]:checked').value = '11'")
+        page.click("[data-testid=save-diary]")
+        msg = page.inner_text("[data-testid=field-error-pain]")
+        assert msg.startswith("Pain right now: must be at most 10"), msg
+        assert "Input should" not in page.inner_text("main")
+        assert page.evaluate("document.activeElement.name") == "pain"
+        assert page.evaluate("document.activeElement.getAttribute('aria-invalid')") == "true"
+    finally:
+        ctx.close()
+
+
+def test_plan_option_error_opens_its_section_and_uses_the_label(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    pid = course.ids["patient_a"]
+    ctx, page = _page(playwright, course, "clinician")
+    try:
+        page.goto(f"{course.url}/patients/{pid}/plan/new")
+        page.click("details summary")
+        page.fill("input[name=ceiling_mg]", "-3")
+        page.click("button[value=preview]")
+        assert page.locator("details").evaluate("d => d.open")
+        text = page.inner_text("[data-testid=field-error-ceiling_mg]")
+        assert text.startswith("Highest dose (mg):"), text
+        assert "options." not in page.inner_text("main")
+        assert page.evaluate("document.activeElement.name") == "ceiling_mg"
+    finally:
+        ctx.close()
+
+
+def test_diary_correction_starts_from_the_saved_entry(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    pid = course.ids["patient_a"]
+    ctx, page = _page(playwright, course, "patient", **PHONE)
+    try:
+        page.goto(f"{course.url}/patients/{pid}/diary/new")
+        # Nothing is pre-answered: not the dose, not a 22:00 time.
+        assert page.locator("input[name=dose_taken]:checked").count() == 0
+        assert page.input_value("input[name=dose_time]") == ""
+        # Days without an entry are one tap away.
+        missed = page.locator("[data-testid=missed-days] a")
+        two_days_ago = dt.date.fromisoformat(TODAY) - dt.timedelta(days=2)
+        assert missed.first.get_attribute("href").endswith(f"day={two_days_ago.isoformat()}")
+        missed.first.click()
+        assert two_days_ago.strftime("%d %b %Y") in page.inner_text("h1")
+        page.click("input[name=pain][value='6'] + span")
+        page.check("input[name=dose_taken][value=no]")
+        page.fill("textarea[name=note]", "forgot")
+        page.click("[data-testid=save-diary]")
+        page.wait_for_selector("[data-testid=saved]")
+        page.goto(f"{course.url}/patients/{pid}/diary/new?day={two_days_ago.isoformat()}")
+        assert page.locator("[data-testid=correcting]").is_visible()
+        assert page.locator("input[name=pain][value='6']").is_checked()
+        assert page.locator("input[name=dose_taken][value=no]").is_checked()
+        assert page.input_value("textarea[name=note]") == "forgot"
+        links = page.locator("[data-testid=missed-days] a")
+        hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        assert not any(h.endswith(two_days_ago.isoformat()) for h in hrefs), hrefs
+    finally:
+        ctx.close()
+
+
+def test_charts_are_legible_on_a_phone_with_a_text_alternative(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    pid = course.ids["patient_a"]
+    ctx, page = _page(playwright, course, "patient", **PHONE)
+    try:
+        page.goto(f"{course.url}/patients/{pid}/history")
+        sizes = page.evaluate(
+            "[...document.querySelectorAll('svg.chart text.axis')]"
+            ".map(t => t.getBoundingClientRect().height)"
+        )
+        assert sizes and min(sizes) >= 10, f"axis text too small on a phone: {min(sizes)} px"
+        dates = page.evaluate(
+            "[...document.querySelectorAll('svg.chart text.axis')].map(t => t.textContent)"
+            ".filter(t => /^\\d+ [A-Z][a-z]{2}$/.test(t))"
+        )
+        assert len(dates) >= 3, dates
+        marks = page.evaluate(
+            "[...document.querySelectorAll('svg.chart text.axis.dose')].map(t => t.textContent)"
+        )
+        for m in marks:
+            if m != "mg":
+                assert (float(m) * 2).is_integer(), f"dose mark {m} is not a round dose"
+        # The legend is HTML outside the plot, so no line can cross it.
+        assert page.locator("svg.chart .legend").count() == 0
+        assert page.locator("[data-testid=chart] .chart-legend li").count() >= 2
+        summary = page.inner_text("[data-testid=chart-summary]")
+        assert "diary days" in summary and "Pain was" in summary
+        page.click("text=The chart as a table")
+        assert page.locator("details.chart-table tbody tr").count() >= 10
+    finally:
+        ctx.close()
+
+
+def test_confirmations_after_saving(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    pid = course.ids["patient_a"]
+    ctx, page = _page(playwright, course, "clinician")
+    try:
+        page.goto(f"{course.url}/patients/{pid}")
+        page.click("#screening button[type=submit]")
+        assert "Screening saved" in page.inner_text("[data-testid=flash]")
+        page.goto(f"{course.url}/patients/{pid}/plan/new")
+        page.click("button[value=preview]")
+        page.click("[data-testid=save-plan]")
+        assert "Plan saved" in page.inner_text("[data-testid=flash]")
+        page.goto(f"{course.url}/patients/{pid}?plan=other")
+        assert page.locator("[data-testid=flash]").count() == 0
+    finally:
+        ctx.close()
+    ctx, page = _page(playwright, course, "admin")
+    try:
+        page.goto(f"{course.url}/admin/users")
+        page.fill("input[name=name]", "Dr New")
+        page.fill("input[name=username]", "dr_new")
+        page.fill("input[name=password]", "another-horse-7")
+        page.click("form[action='/admin/users'] button[type=submit]")
+        assert page.inner_text("[data-testid=flash]") == "Account created."
+    finally:
+        ctx.close()
