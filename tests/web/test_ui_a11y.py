@@ -21,9 +21,17 @@ import pytest
 
 from tests.web.a11y_pages import USERS, audit_roles, axe_violations, login, seed_course
 from tests.web.conftest import ARTIFACTS, TODAY, Clinic, running_clinic
-from tests.web.test_browser import _context, playwright, pytestmark  # noqa: F401
+from tests.web.test_browser import _context, pytestmark  # noqa: F401
 
 CLINIC_PHONE = "+44 20 7946 0000"
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
 
 
 @pytest.fixture(scope="module")
@@ -274,5 +282,184 @@ def test_confirmations_after_saving(course: Clinic, playwright) -> None:  # type
         page.fill("input[name=password]", "another-horse-7")
         page.click("form[action='/admin/users'] button[type=submit]")
         assert page.inner_text("[data-testid=flash]") == "Account created."
+    finally:
+        ctx.close()
+
+
+def _add_patients(clinic: Clinic) -> dict[str, int]:
+    """Three more patients of Dr A: one whose name is a spreadsheet formula, one with a plan
+    but no diary, one with a side effect."""
+    today = dt.date.fromisoformat(TODAY)
+    ids = {}
+    with clinic.client("dr_a") as c:
+        for given, family in (("=HYPERLINK(1)", "Formula"), ("Nora", "Nodiary"), ("Sid", "Effect")):
+            body = {"given_name": given, "family_name": family, "profile": {"sex": "female"}}
+            r = c.post("/api/patients", json=body)
+            r.raise_for_status()
+            ids[family] = r.json()["id"]
+            if family != "Formula":
+                start = (today - dt.timedelta(days=10)).isoformat()
+                c.post(
+                    f"/api/patients/{ids[family]}/plans", json={"start": start}
+                ).raise_for_status()
+        c.post(
+            f"/api/patients/{ids['Effect']}/diary",
+            json={
+                "entry_date": TODAY,
+                "pain": 5,
+                "dose_taken": True,
+                "side_effects": [{"code": "vivid_dreams", "severity": "mild"}],
+            },
+        ).raise_for_status()
+    return ids
+
+
+def test_patient_list_search_filters_sort_and_safe_csv(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    ids = _add_patients(course)
+    ctx, page = _page(playwright, course, "clinician")
+    try:
+        page.goto(f"{course.url}/patients")
+        cells = "[data-testid=patient-list] tbody td:first-child"
+
+        def names() -> list[str]:
+            return page.locator(cells).all_inner_texts()
+
+        assert len(names()) == 4
+        page.fill("input[name=q]", "nora")
+        page.click("[data-testid=patient-filters] button")
+        assert names() == ["Nora Nodiary"]
+        page.fill("input[name=q]", "")
+        page.select_option("select[name=filter]", "diary_missing")
+        page.click("[data-testid=patient-filters] button")
+        assert "Nora Nodiary" in names() and "Sid Effect" not in names()
+        page.select_option("select[name=filter]", "side_effects")
+        page.click("[data-testid=patient-filters] button")
+        assert names() == ["Sid Effect"]
+        page.select_option("select[name=filter]", "")
+        page.select_option("select[name=sort]", "name")
+        page.click("[data-testid=patient-filters] button")
+        families = [n.split()[-1] for n in names()]
+        assert families == sorted(families, key=str.casefold)
+        # The export is the list as shown, and no cell can run as a formula.
+        page.select_option("select[name=filter]", "")
+        page.click("[data-testid=patient-filters] button")
+        with page.expect_download() as info:
+            page.click("[data-testid=csv-export]")
+        text = Path(info.value.path()).read_text()
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0][:3] == ["id", "given_name", "family_name"]
+        formula = next(r for r in rows if r[0] == str(ids["Formula"]))
+        assert formula[1] == "'=HYPERLINK(1)"
+        assert all(not cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+        assert len(rows) == 5
+    finally:
+        ctx.close()
+
+
+def test_profile_edit_rescreens_and_keeps_the_old_assessment(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    pid = course.ids["patient_a"]
+    with course.client("dr_a") as c:
+        before = len(c.get(f"/api/patients/{pid}/assessments").json())
+    ctx, page = _page(playwright, course, "clinician")
+    try:
+        page.goto(f"{course.url}/patients/{pid}")
+        page.click("[data-testid=edit-profile]")
+        # The form starts from the stored profile.
+        assert page.locator("input[name=conditions][value=fibromyalgia]").is_checked()
+        assert "duloxetine" in page.input_value("textarea[name=medications]")
+        page.select_option("select[name=pregnancy]", "pregnant")
+        page.click("[data-testid=save-profile]")
+        assert "screened again" in page.inner_text("[data-testid=flash]")
+        status = page.inner_text("[data-testid=screening-status]")
+        assert status in ("contraindicated", "not yet"), status
+        page.click("[data-testid=edit-profile]")
+        page.fill("input[name=weight_kg]", "heavy")
+        page.click("[data-testid=save-profile]")
+        assert page.inner_text("[data-testid=field-error-weight_kg]").startswith("Weight (kg):")
+        assert page.evaluate("document.activeElement.name") == "weight_kg"
+        page.select_option("select[name=pregnancy]", "not_pregnant")
+        page.fill("input[name=weight_kg]", "")
+        page.click("[data-testid=save-profile]")
+        page.wait_for_selector("[data-testid=flash]")
+    finally:
+        ctx.close()
+    with course.client("dr_a") as c:
+        after = c.get(f"/api/patients/{pid}/assessments").json()
+    assert len(after) == before + 2
+
+
+def test_diary_corrections_are_shown_with_every_version(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    pid = course.ids["patient_a"]
+    ctx, page = _page(playwright, course, "clinician")
+    try:
+        page.goto(f"{course.url}/patients/{pid}")
+        page.click("[data-testid=corrections-link]")
+        day = page.locator("[data-testid=correction-day]").first
+        rows = day.locator("tbody tr")
+        assert rows.count() == 2
+        assert "pat_a (patient)" in rows.first.inner_text()
+        assert "(in use)" in rows.last.inner_text()
+        assert "user:" not in page.inner_text("main")
+    finally:
+        ctx.close()
+
+
+def test_audit_log_is_paged_and_names_people(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    ctx, page = _page(playwright, course, "admin")
+    try:
+        page.goto(f"{course.url}/admin/audit")
+        rows = page.locator("[data-testid=audit-table] tbody tr")
+        assert rows.count() == 50
+        first_page = rows.first.inner_text()
+        assert "dr_a (clinician)" in page.inner_text("[data-testid=audit-table]")
+        assert "user:" not in page.inner_text("[data-testid=audit-table]")
+        page.click("[data-testid=audit-older]")
+        assert "before=" in page.url
+        assert page.locator("[data-testid=audit-table] tbody tr").first.inner_text() != first_page
+        ids = [
+            int(t)
+            for t in page.locator(
+                "[data-testid=audit-table] tbody td:first-child"
+            ).all_inner_texts()
+        ]
+        assert ids == sorted(ids, reverse=True)
+    finally:
+        ctx.close()
+
+
+def test_leaflet_and_wallet_card_from_the_menu(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    ctx, page = _page(playwright, course, "patient", **PHONE)
+    try:
+        page.goto(f"{course.url}/patients/{course.ids['patient_a']}/today")
+        page.click("header nav >> text=Leaflet and card")
+        handout = page.locator("[data-testid=doc-handout]")
+        bullets = handout.locator("li").all_inner_texts()
+        assert bullets and not any(re.search(r"\[[\w, .-]+\]$", b) for b in bullets)
+        card = page.inner_text("[data-testid=doc-wallet_card]")
+        assert CLINIC_PHONE in card and "Dr A" in card
+        assert page.locator("[data-testid=doc-prescription]").count() == 0
+        href = page.locator("[data-testid=pdf-wallet_card]").get_attribute("href")
+        r = page.request.get(course.url + href)
+        assert r.status == 200 and r.body()[:5] == b"%PDF-"
+        r = page.request.get(
+            f"{course.url}/patients/{course.ids['patient_a']}/documents/prescription.pdf"
+        )
+        assert r.status == 403
+    finally:
+        ctx.close()
+
+
+def test_print_stylesheet_keeps_the_summary_only(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    ctx, page = _page(playwright, course, "clinician")
+    try:
+        page.goto(f"{course.url}/patients/{course.ids['patient_a']}")
+        page.emulate_media(media="print")
+        assert not page.locator("header.top").is_visible()
+        assert not page.locator("#screening form").is_visible()
+        assert not page.locator("[data-testid=patient-actions]").is_visible()
+        assert page.locator("[data-testid=advice]").is_visible()
+        assert page.locator("svg.chart").is_visible()
+        page.emulate_media(media="screen")
+        assert page.locator("header.top").is_visible()
     finally:
         ctx.close()
