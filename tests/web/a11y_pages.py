@@ -35,9 +35,17 @@ def seed_course(clinic: Clinic) -> None:
                 continue
             day = (today - dt.timedelta(days=n)).isoformat()
             body = {"entry_date": day, "pain": max(2, 7 - (14 - n) // 3), "dose_taken": n != 9}
+            if n != 9:
+                body["dose_mg"] = "1.5"  # the plan's first step
             c.post(f"/api/patients/{pid}/diary", json=body).raise_for_status()
         corrected = (today - dt.timedelta(days=3)).isoformat()
-        body = {"entry_date": corrected, "pain": 3, "dose_taken": True, "sleep": 6}
+        body = {
+            "entry_date": corrected,
+            "pain": 3,
+            "dose_taken": True,
+            "dose_mg": "1.5",
+            "sleep": 6,
+        }
         c.post(f"/api/patients/{pid}/diary", json=body).raise_for_status()
 
 

@@ -102,7 +102,7 @@ def test_chart_summary_counts_in_words() -> None:
     one = chart_summary([(TODAY, 4, Decimal("1.5"))])
     assert one.startswith("1 diary day from") and "1 diary days" not in one
     two = chart_summary([(TODAY - dt.timedelta(days=1), 7, None), (TODAY, 3, Decimal("3"))])
-    assert "Pain was 7 out of 10" in two and "missed on 1 day." in two
+    assert "Pain was 7 out of 10" in two and "recorded on 1 day." in two
 
 
 def test_errors_use_the_page_words() -> None:

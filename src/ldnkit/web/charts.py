@@ -71,11 +71,13 @@ def chart_summary(points: Sequence[tuple[dt.date, int, Decimal | None]]) -> str:
         f"Pain was {first[1]} out of 10 on {_short(first[0])} and {last[1]} on {_short(last[0])}"
     )
     taken = [d for _, _, d in points if d is not None]
-    if taken:
+    if taken and taken[0] == taken[-1]:
+        text += f"; the dose taken was {fmt_mg(taken[0])} mg"
+    elif taken:
         text += f"; the dose taken went from {fmt_mg(taken[0])} mg to {fmt_mg(taken[-1])} mg"
     missed = sum(1 for _, _, d in points if d is None)
     if missed:
-        text += f"; the dose was missed on {missed} day{'s' if missed != 1 else ''}"
+        text += f"; no dose taken is recorded on {missed} day{'s' if missed != 1 else ''}"
     return text + "."
 
 
@@ -97,7 +99,7 @@ def timeline_figure(
     )
     rows = "".join(
         f"<tr><td>{d.isoformat()}</td><td>{p}</td>"
-        f"<td>{fmt_mg(m) + ' mg' if m is not None else 'not taken'}</td></tr>"
+        f"<td>{fmt_mg(m) + ' mg' if m is not None else 'none recorded'}</td></tr>"
         for d, p, m in points
     )
     table = (
