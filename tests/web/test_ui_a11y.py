@@ -463,3 +463,18 @@ def test_print_stylesheet_keeps_the_summary_only(course: Clinic, playwright) -> 
         assert page.locator("header.top").is_visible()
     finally:
         ctx.close()
+
+
+def test_a_refused_login_is_said_once_at_the_top(course: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    ctx, page = _page(playwright, course, None, **PHONE)
+    try:
+        page.goto(f"{course.url}/login")
+        page.fill("input[name=username]", "pat_a")
+        page.fill("input[name=password]", "wrong-password-1")
+        page.click("button[type=submit]")
+        top = page.locator("[data-testid=form-error]")
+        assert top.is_visible() and top.locator("a").count() == 0
+        assert not top.inner_text().startswith("Password:")
+        assert page.locator(".field-error").count() == 0
+    finally:
+        ctx.close()

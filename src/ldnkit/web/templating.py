@@ -224,11 +224,13 @@ def render_form_error(
     request: Request, form: FormState, message: str, status: int, field_name: str | None
 ) -> HTMLResponse:
     values = getattr(request.state, "form_values", {})
+    # Only an error about one field ("pain: ...") is shown at that field; a refused login or a
+    # lock-out concerns the whole form and stays at the top as written.
     field = form_field(field_name)
-    reason = message
     if field_name and message.startswith(f"{field_name}: "):
-        reason = message[len(field_name) + 2 :]
-    text = field_message(field_name, reason) if field else message
+        text = field_message(field_name, message[len(field_name) + 2 :])
+    else:
+        field, text = None, message
     ctx = {
         **form.context,
         "error": text,

@@ -51,10 +51,10 @@ def _views(request: Request, db: Db, patient_id: int, kinds: tuple[str, ...]) ->
     core = services.core_patient(patient_id, row.profile or {})
     core = core.model_copy(update={"name": f"{row.given_name} {row.family_name}"})
     clinic = _clinic(request, clinician)
-    return {
-        k: without_inline_citations(document_view(k, plan, core, clinic))  # type: ignore[arg-type]
-        for k in kinds
-    }
+    views = {k: document_view(k, plan, core, clinic) for k in kinds}  # type: ignore[arg-type]
+    # The patient's documents read as plain text; the prescription keeps its source keys for
+    # the pharmacist.
+    return {k: v if k == "prescription" else without_inline_citations(v) for k, v in views.items()}
 
 
 @pages.get("/documents")
