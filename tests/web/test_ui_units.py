@@ -113,3 +113,27 @@ def test_errors_use_the_page_words() -> None:
     assert field_message("options.ceiling_mg", "Input should be greater than 0").startswith(
         "Highest dose (mg): must be more than 0"
     )
+
+
+def test_profile_edit_keeps_what_the_form_cannot_show() -> None:
+    from ldnkit.web.routes.patients import keep_unshown, profile_values
+
+    stored = {
+        "conditions": [{"code": "fibromyalgia", "pain_type": "nociplastic"}, {"code": "crps"}],
+        "planned_procedures": [
+            {"name": "knee", "date": "2026-12-01", "opioids_expected": True},
+            {"name": "tooth", "date": "2027-01-05", "opioids_expected": False},
+        ],
+        "medications": [{"name": "duloxetine", "dose_mg": "60"}],
+    }
+    values = profile_values(stored)
+    assert values["conditions"] == ["fibromyalgia", "crps"]
+    assert values["medications"] == "duloxetine; 60"
+    assert values["procedure_name"] == "knee"
+    edited = {
+        "conditions": [{"code": "fibromyalgia"}],
+        "planned_procedures": [{"name": "hip", "date": "2026-12-02", "opioids_expected": True}],
+    }
+    merged = keep_unshown(stored, edited)
+    assert merged["conditions"] == [{"code": "fibromyalgia", "pain_type": "nociplastic"}]
+    assert [p["name"] for p in merged["planned_procedures"]] == ["hip", "tooth"]

@@ -405,6 +405,20 @@ def profile_values(profile: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def keep_unshown(stored: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """The edited profile plus what the form cannot show, so saving loses nothing: a kept
+    condition keeps its stored details (e.g. pain type), and planned procedures after the
+    first (the form edits one) stay."""
+    out = dict(edited)
+    by_code = {c.get("code"): c for c in stored.get("conditions") or []}
+    out["conditions"] = [by_code.get(c["code"], c) for c in edited.get("conditions") or []]
+    out["planned_procedures"] = [
+        *(edited.get("planned_procedures") or []),
+        *(stored.get("planned_procedures") or [])[1:],
+    ]
+    return out
+
+
 @pages.get("/patients/{patient_id}/profile")
 def profile_page(request: Request, patient: ClinicianScope, db: Db) -> Response:
     with db.read() as s:
@@ -422,7 +436,9 @@ async def profile_submit(
     form = await request.form()
     request.state.form_values = forms.values(form)
     form_page(request, "patient_profile.html", **_form_context(), patient=patient)
-    profile = clean_profile(forms.profile_from_form(form))
+    with db.read() as s:
+        stored = repo.get_patient(s, patient.id).profile or {}
+    profile = clean_profile(keep_unshown(stored, forms.profile_from_form(form)))
 
     def job(s: Session) -> None:
         repo.update_patient_profile(s, patient.id, profile, actor=user.actor)
