@@ -196,5 +196,8 @@ def history_page(request: Request, patient: InScope, db: Db, today: Today) -> Re
             "patient": patient,
             "chart": timeline_figure(points, plan, title="My pain and dose", end=today),
             "entries": list(reversed(entries))[:60],
+            "missed": missed_days(
+                {e.entry_date for e in entries}, today, plan.start if plan else None
+            ),
         },
     )
