@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench bench-web browser-deps diagram-deps clean venv
+.PHONY: run test lint format bench bench-web browser-deps diagram-deps clean venv screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: $(STAMP)
 
 bench-web: $(STAMP)
 	$(BIN)/python benchmarks/web.py
+
+## make screenshots: the phone and desktop screenshots in docs/img/web/ (docs/web.md shows them).
+screenshots: $(STAMP) browser-deps
+	$(BIN)/python -m tests.web.screenshots
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache test-artifacts

@@ -133,6 +133,7 @@ def test_clinician_and_patient_in_the_browser(clinic: Clinic, playwright) -> Non
             ):
                 mobile.click(f"input[name={name}][value='{value}'] + span")
             mobile.check("input[name=side_effects][value=vivid_dreams]")
+            mobile.check("input[name=dose_taken][value=yes]")  # no longer pre-answered
             mobile.click("[data-testid=save-diary]")
             mobile.wait_for_selector("[data-testid=saved]")
             _shot(mobile, "09-patient-saved-phone")

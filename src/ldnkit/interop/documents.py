@@ -10,8 +10,9 @@ the document ends with the reference list. Pure: no clock, no I/O (bytes/strings
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
@@ -363,6 +364,31 @@ def document_view(
     if kind == "wallet_card":
         return wallet_card_view(plan, patient, clinic, evidence=evidence)
     return prescription_view(plan, patient, clinic, evidence=evidence)
+
+
+_INLINE_CITATION = re.compile(r"\s*\[[A-Za-z0-9_.:, -]+\]$")
+
+
+def without_inline_citations(view: DocumentView) -> DocumentView:
+    """The same document with the trailing "[source ids]" taken off each statement.
+
+    Why: on a patient's screen a row of database keys after every sentence reads as noise;
+    the sources stay listed, in full, at the end of the document (issue 15, item 8).
+    """
+
+    def strip(text: str) -> str:
+        return _INLINE_CITATION.sub("", text)
+
+    sections = [
+        Section(
+            sec.heading,
+            paragraphs=[strip(p) for p in sec.paragraphs],
+            bullets=[strip(b) for b in sec.bullets],
+            table=sec.table,
+        )
+        for sec in view.sections
+    ]
+    return replace(view, sections=sections)
 
 
 # -- HTML ----------------------------------------------------------------------------------

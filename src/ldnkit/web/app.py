@@ -34,6 +34,7 @@ from ldnkit.web.routes import (
     auth,
     diagrams,
     diary,
+    documents,
     evidence,
     nof1,
     patients,
@@ -59,7 +60,19 @@ _DOCS_PAGE = """<!doctype html>
 """
 
 #: The app's own resources, in the order their routes are matched.
-RESOURCES = (auth, evidence, pharmacology, diagrams, patients, screening, plans, diary, admin, nof1)
+RESOURCES = (
+    auth,
+    evidence,
+    pharmacology,
+    diagrams,
+    patients,
+    screening,
+    plans,
+    diary,
+    documents,
+    admin,
+    nof1,
+)
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

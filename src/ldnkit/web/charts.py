@@ -14,8 +14,10 @@ from html import escape
 
 from ldnkit.clinical.models import Plan, fmt_mg
 
-W, H = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 40, 48, 16, 36
+W, H = 640, 280
+LEFT, RIGHT, TOP, BOTTOM = 44, 52, 24, 44
+#: At most this many dates are written under the x axis (each at a grid line).
+X_TICKS = 5
 
 
 def _x(day: dt.date, first: dt.date, span: int) -> float:
@@ -28,6 +30,91 @@ def _y_pain(pain: float) -> float:
 
 def _y_dose(dose: Decimal, top_mg: Decimal) -> float:
     return TOP + (H - TOP - BOTTOM) * (1 - float(dose / top_mg))
+
+
+def dose_ticks(highest: Decimal) -> list[Decimal]:
+    """Round milligram marks for the right axis: 0 up to a whole step at or above `highest`.
+
+    Why: halving the largest dose printed marks such as "2.25 mg" that are nobody's dose;
+    steps of 0.5, 1, 2 or 5 mg land on doses people actually take.
+    """
+    highest = max(highest, Decimal(1))
+    for step in (Decimal("0.5"), Decimal(1), Decimal(2), Decimal(5), Decimal(10)):
+        if highest / step <= 5:
+            break
+    n = int((highest / step).to_integral_value(rounding="ROUND_CEILING"))
+    return [step * i for i in range(n + 1)]
+
+
+def date_ticks(first: dt.date, last: dt.date, most: int = X_TICKS) -> list[dt.date]:
+    """Evenly spread dates from `first` to `last` (both included), at most `most` of them."""
+    span = (last - first).days
+    if span <= 0:
+        return [first]
+    count = min(most, span + 1)
+    return sorted({first + dt.timedelta(days=round(span * i / (count - 1))) for i in range(count)})
+
+
+def _short(day: dt.date) -> str:
+    return f"{day.day} {day.strftime('%b')}"
+
+
+def chart_summary(points: Sequence[tuple[dt.date, int, Decimal | None]]) -> str:
+    """One plain sentence that says what the chart shows (its text alternative)."""
+    if not points:
+        return "No diary entries yet."
+    first, last = points[0], points[-1]
+    n = len(points)
+    days = f"{n} diary day{'s' if n != 1 else ''}"
+    text = (
+        f"{days} from {_short(first[0])} to {_short(last[0])}. "
+        f"Pain was {first[1]} out of 10 on {_short(first[0])} and {last[1]} on {_short(last[0])}"
+    )
+    taken = [d for _, _, d in points if d is not None]
+    if taken and taken[0] == taken[-1]:
+        text += f"; the dose taken was {fmt_mg(taken[0])} mg"
+    elif taken:
+        text += f"; the dose taken went from {fmt_mg(taken[0])} mg to {fmt_mg(taken[-1])} mg"
+    missed = sum(1 for _, _, d in points if d is None)
+    if missed:
+        text += f"; no dose taken is recorded on {missed} day{'s' if missed != 1 else ''}"
+    return text + "."
+
+
+def timeline_figure(
+    points: Sequence[tuple[dt.date, int, Decimal | None]],
+    plan: Plan | None,
+    *,
+    title: str = "Pain and dose",
+    end: dt.date | None = None,
+) -> str:
+    """The chart with its legend (outside the plot, so no line crosses it), a one-sentence
+    summary and the numbers as a table: the chart's text alternative for screen readers."""
+    legend = (
+        '<ul class="chart-legend" aria-hidden="true">'
+        '<li><span class="swatch pain"></span>pain, 0 to 10 (left scale)</li>'
+        '<li><span class="swatch dose"></span>dose taken, mg (right scale)</li>'
+        + ('<li><span class="swatch planned"></span>planned dose</li>' if plan else "")
+        + "</ul>"
+    )
+    rows = "".join(
+        f"<tr><td>{d.isoformat()}</td><td>{p}</td>"
+        f"<td>{fmt_mg(m) + ' mg' if m is not None else 'none recorded'}</td></tr>"
+        for d, p, m in points
+    )
+    table = (
+        '<details class="chart-table"><summary>The chart as a table</summary>'
+        '<div class="scroll"><table><thead><tr><th>Day</th><th>Pain (0-10)</th>'
+        f"<th>Dose taken</th></tr></thead><tbody>{rows}</tbody></table></div></details>"
+        if points
+        else ""
+    )
+    return (
+        '<figure class="chart-figure" data-testid="chart">'
+        f"{legend}{timeline_svg(points, plan, title=title, end=end)}"
+        f'<figcaption data-testid="chart-summary">{escape(chart_summary(points))}</figcaption>'
+        f"{table}</figure>"
+    )
 
 
 def timeline_svg(
@@ -46,14 +133,15 @@ def timeline_svg(
     if not days:
         return (
             f'<svg class="chart" viewBox="0 0 {W} 60" role="img" aria-label="{escape(title)}">'
-            '<text x="10" y="35">No diary entries yet.</text></svg>'
+            '<text class="axis" x="10" y="35">No diary entries yet.</text></svg>'
         )
     first, last = min(days), max(days)
     span = (last - first).days
     doses = [p[2] for p in points if p[2] is not None]
     if plan is not None:
         doses += [s.dose_mg for s in plan.steps]
-    top_mg = max([Decimal(1), *doses])
+    ticks = dose_ticks(max([Decimal(0), *doses]))
+    top_mg = ticks[-1]
     parts = [
         f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}" '
         'xmlns="http://www.w3.org/2000/svg">',
@@ -63,18 +151,21 @@ def timeline_svg(
         y = _y_pain(pain)
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
-            f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{pain}</text>'
+            f'<text class="axis" x="{LEFT - 6}" y="{y + 5:.1f}" text-anchor="end">{pain}</text>'
         )
-    for frac in (Decimal(0), Decimal("0.5"), Decimal(1)):
-        mg = top_mg * frac
+    for mg in ticks:
         y = _y_dose(mg, top_mg)
         parts.append(
-            f'<text class="axis dose" x="{W - RIGHT + 6}" y="{y + 4:.1f}">{fmt_mg(mg.quantize(Decimal("0.1")))} mg</text>'
+            f'<text class="axis dose" x="{W - RIGHT + 6}" y="{y + 5:.1f}">{fmt_mg(mg)}</text>'
         )
-    parts.append(f'<text class="axis" x="{LEFT}" y="{H - 8}">{first.isoformat()}</text>')
-    parts.append(
-        f'<text class="axis" x="{W - RIGHT}" y="{H - 8}" text-anchor="end">{last.isoformat()}</text>'
-    )
+    parts.append(f'<text class="axis dose" x="{W - RIGHT + 6}" y="{TOP - 8}">mg</text>')
+    for i, day in enumerate(date_ticks(first, last)):
+        x = _x(day, first, span)
+        anchor = "start" if i == 0 else ("end" if day == last else "middle")
+        parts.append(
+            f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{H - BOTTOM}"/>'
+            f'<text class="axis" x="{x:.1f}" y="{H - 10}" text-anchor="{anchor}">{_short(day)}</text>'
+        )
     if plan is not None:
         path = []
         for step in plan.steps:
@@ -102,13 +193,8 @@ def timeline_svg(
                 f'<circle class="pain" cx="{_x(day, first, span):.1f}" cy="{_y_pain(pain):.1f}" '
                 f'r="2.5"><title>{day.isoformat()}: pain {pain}</title></circle>'
             )
-    parts.append(
-        f'<text class="legend pain" x="{LEFT + 4}" y="{TOP + 10}">pain (0-10)</text>'
-        f'<text class="legend dose" x="{LEFT + 100}" y="{TOP + 10}">dose taken (mg)</text>'
-        f'<text class="legend planned" x="{LEFT + 230}" y="{TOP + 10}">planned dose</text>'
-    )
     parts.append("</svg>")
     return "".join(parts)
 
 
-__all__ = ["timeline_svg"]
+__all__ = ["chart_summary", "date_ticks", "dose_ticks", "timeline_figure", "timeline_svg"]

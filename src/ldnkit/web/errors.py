@@ -61,15 +61,31 @@ def _page_error(request: Request, status: int, message: str, **extra: Any) -> Re
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 
-def _respond(request: Request, status: int, message: str, **extra: Any) -> Response:
+async def _page_user(request: Request) -> None:
+    """Resolve the signed-in account for an error page too, so it keeps the user's menu.
+
+    Why: a 404 for an unknown path runs no route dependency; without this the page would
+    offer "Log in" to someone who is logged in (issue 15, item 9).
+    """
+    if getattr(request.state, "user", None) is None:
+        from ldnkit.web.deps import optional_user
+
+        try:
+            await optional_user(request, request.app.state.db)
+        except Exception:  # an error page must render even if the session cannot be read
+            log.warning("error_page_user_lookup_failed path=%s", request.url.path)
+
+
+async def _respond(request: Request, status: int, message: str, **extra: Any) -> Response:
     if is_api(request):
         return _json_error(status, message, **extra)
+    await _page_user(request)
     return _page_error(request, status, message, **extra)
 
 
 async def _validation(request: Request, exc: ValidationError) -> Response:
     detail = [{"loc": exc.field.split("."), "msg": exc.reason, "type": "ldnkit.validation"}]
-    return _respond(request, 422, str(exc), field=exc.field, reason=exc.reason, detail=detail)
+    return await _respond(request, 422, str(exc), field=exc.field, reason=exc.reason, detail=detail)
 
 
 async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
@@ -87,7 +103,7 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
         errors.append({"loc": field.split("."), "msg": msg, "type": err.get("type", "")})
     first = errors[0] if errors else {"loc": ["(request)"], "msg": "invalid request"}
     field = ".".join(str(p) for p in first["loc"])
-    return _respond(
+    return await _respond(
         request,
         422,
         f"{field}: {first['msg']}",
@@ -98,7 +114,7 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
 
 
 async def _not_found(request: Request, exc: NotFound) -> Response:
-    return _respond(request, 404, str(exc))
+    return await _respond(request, 404, str(exc))
 
 
 async def _forbidden(request: Request, exc: Forbidden) -> Response:
@@ -106,12 +122,12 @@ async def _forbidden(request: Request, exc: Forbidden) -> Response:
     from ldnkit.web.refusals import audit_refusal
 
     await audit_refusal(request, reason="forbidden")
-    return _respond(request, 403, str(exc) or "not allowed")
+    return await _respond(request, 403, str(exc) or "not allowed")
 
 
 async def _unsafe(request: Request, exc: UnsafeToStart) -> Response:
     earliest = getattr(exc, "earliest_start", None)
-    return _respond(
+    return await _respond(
         request,
         409,
         str(exc),
@@ -139,27 +155,27 @@ async def _not_authenticated(request: Request, exc: NotAuthenticated) -> Respons
 
 
 async def _locked(request: Request, exc: LockedOut) -> Response:
-    response = _respond(request, 429, str(exc))
+    response = await _respond(request, 429, str(exc))
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
 async def _ldnkit(request: Request, exc: LdnkitError) -> Response:
-    return _respond(request, 400, exc.one_line())
+    return await _respond(request, 400, exc.one_line())
 
 
 async def _integrity(request: Request, exc: IntegrityError) -> Response:
     log.warning("integrity_conflict method=%s path=%s", request.method, request.url.path)
-    return _respond(request, 409, "conflicts with an existing record")
+    return await _respond(request, 409, "conflicts with an existing record")
 
 
 async def _overflow(request: Request, exc: OverflowError) -> Response:
-    return _respond(request, 422, "date: out of range", field="date", reason="out of range")
+    return await _respond(request, 422, "date: out of range", field="date", reason="out of range")
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> Response:
     message = str(exc.detail)
-    response = _respond(request, exc.status_code, message)
+    response = await _respond(request, exc.status_code, message)
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
     return response

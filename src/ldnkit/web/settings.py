@@ -67,6 +67,9 @@ class WebSettings(BaseSettings):
     cds_base_url: str = ""
     #: Clock difference tolerated between the EHR and this server for `exp` / `iat`.
     cds_clock_skew_s: int = 60
+    #: The clinic printed on the patient handout and wallet card (issue 15): who to call.
+    clinic_name: str = "Your pain clinic"
+    clinic_phone: str = ""
 
     def url(self) -> str:
         from ldnkit.store import database_url

@@ -42,6 +42,127 @@ templates.env.filters["longdate"] = _date
 templates.env.globals["label"] = lambda s: str(s or "").replace("_", " ")
 
 
+# -- issue 15: human field labels, errors next to their field, flash messages -------------
+
+#: What each form field is called on the page, so an error reads "Pain right now: ..." and
+#: never "pain: ..." or "options.ceiling_mg: ...". Keys are form field names; a dotted API
+#: path ("options.ceiling_mg", "account.password") is looked up by its last part.
+FIELD_LABELS: dict[str, str] = {
+    "pain": "Pain right now",
+    "sleep": "Sleep last night",
+    "mood": "Mood",
+    "energy": "Energy",
+    "clarity": "Mental clarity",
+    "dose_taken": "Did you take your dose",
+    "dose_time": "Time you took it",
+    "dose_mg": "Dose",
+    "entry_date": "Diary date",
+    "note": "Note",
+    "side_effects": "Side effects",
+    "given_name": "Given name",
+    "family_name": "Family name",
+    "birth_date": "Date of birth",
+    "mrn": "Record number (MRN)",
+    "weight_kg": "Weight (kg)",
+    "medications": "Medications",
+    "prior_therapies": "Prior therapies",
+    "allergies": "Allergies",
+    "procedure_name": "Planned procedure",
+    "procedure_date": "Procedure date",
+    "screen_on": "Screen on",
+    "on": "Screen again on",
+    "username": "Username",
+    "account_username": "Patient username",
+    "password": "Password",
+    "account_password": "Patient initial password",
+    "start": "Start",
+    "protocol_id": "Protocol",
+    "start_mg": "Starting dose (mg)",
+    "step_mg": "Step (mg)",
+    "interval_days": "Days between steps",
+    "target_mg": "Target dose (mg)",
+    "ceiling_mg": "Highest dose (mg)",
+    "timing": "Time of day",
+    "follow_up_days": "First follow-up after (days)",
+    "review_after_days": "Review after (days)",
+    "surgery_date": "Surgery date",
+    "name": "Name",
+    "email": "Email",
+    "date": "Date",
+}
+
+#: API-path prefixes that name a form field by their last part.
+_PATH_TO_FIELD = {"account.username": "account_username", "account.password": "account_password"}
+
+
+def form_field(path: str | None) -> str | None:
+    """The form field an error's path points at ("options.ceiling_mg" -> "ceiling_mg")."""
+    if not path:
+        return None
+    if path in _PATH_TO_FIELD:
+        return _PATH_TO_FIELD[path]
+    return path.split(".")[-1]
+
+
+def _plain_reason(reason: str) -> str:
+    """Pydantic's wording, said plainly ("Input should be less than or equal to 10")."""
+    r = reason.removeprefix("Value error, ").strip()
+    swaps = (
+        ("Input should be less than or equal to ", "must be at most "),
+        ("Input should be greater than or equal to ", "must be at least "),
+        ("Input should be less than ", "must be less than "),
+        ("Input should be greater than ", "must be more than "),
+        ("Input should be a valid number, unable to parse string as a number", "enter a number"),
+        ("Input should be a valid decimal", "enter a number"),
+        ("Input should be a valid integer", "enter a whole number"),
+        ("Input should be a valid time", "enter a time such as 22:00"),
+        ("Input should be a valid date", "enter a date"),
+        ("String should have at least ", "needs at least "),
+        ("String should have at most ", "allows at most "),
+        ("Input should be ", "choose "),
+        ("required field missing", "required"),
+        ("Field required", "required"),
+    )
+    for old, new in swaps:
+        if r.startswith(old):
+            r = new + r[len(old) :]
+            break
+    return r
+
+
+def field_message(path: str | None, reason: str) -> str:
+    """The one-line message shown next to a field: its label and a plain reason."""
+    name = form_field(path)
+    label = FIELD_LABELS.get(name or "", (name or "").replace("_", " ").capitalize())
+    return f"{label}: {_plain_reason(reason)}" if label else _plain_reason(reason)
+
+
+templates.env.globals["field_label"] = lambda name: FIELD_LABELS.get(name, name.replace("_", " "))
+
+#: Confirmations after a redirect, keyed by (query parameter, value). Only these fixed texts
+#: are ever shown: nothing from the query string is echoed into the page.
+FLASH: dict[tuple[str, str], str] = {
+    ("created", "1"): "Saved.",
+    ("plan", "saved"): "Plan saved. The patient sees the new dose from its start date.",
+    ("screened", "1"): "Screening saved as a new assessment.",
+    ("profile", "saved"): "Profile saved and screened again; the result is the newest assessment.",
+}
+_FLASH_BY_PATH = {
+    "/admin/users": {("created", "1"): "Account created."},
+}
+
+
+def flash_message(request: Request) -> str | None:
+    """The confirmation for a redirect target's query string, if it carries one."""
+    special = _FLASH_BY_PATH.get(request.url.path, {})
+    for (key, value), text in {**FLASH, **special}.items():
+        if request.query_params.get(key) == value:
+            if key == "created" and request.url.path.startswith("/patients/"):
+                return "Patient saved and screened."
+            return text
+    return None
+
+
 @dataclass
 class FormState:
     """The template being validated and the context it needs to be shown again."""
@@ -92,6 +213,7 @@ def render(
         "csrf_token": csrf_token(request),
         "user": getattr(request.state, "user", None),
         "today": request.app.state.settings.current_date(),
+        "flash": flash_message(request),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, template, ctx, status_code=status)
@@ -104,8 +226,33 @@ def render_form_error(
     request: Request, form: FormState, message: str, status: int, field_name: str | None
 ) -> HTMLResponse:
     values = getattr(request.state, "form_values", {})
-    ctx = {**form.context, "error": message, "error_field": field_name, "values": values}
+    # Only an error about one field ("pain: ...") is shown at that field; a refused login or a
+    # lock-out concerns the whole form and stays at the top as written.
+    field = form_field(field_name)
+    if field_name and message.startswith(f"{field_name}: "):
+        text = field_message(field_name, message[len(field_name) + 2 :])
+    else:
+        field, text = None, message
+    ctx = {
+        **form.context,
+        "error": text,
+        "error_field": field,
+        "errors": {field: text} if field else {},
+        "values": values,
+    }
     return render(request, form.template, ctx, status=status)
 
 
-__all__ = ["FormState", "csrf_token", "form_page", "render", "render_form_error", "templates"]
+__all__ = [
+    "FIELD_LABELS",
+    "FLASH",
+    "FormState",
+    "csrf_token",
+    "field_message",
+    "flash_message",
+    "form_field",
+    "form_page",
+    "render",
+    "render_form_error",
+    "templates",
+]

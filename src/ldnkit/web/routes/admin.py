@@ -9,18 +9,22 @@ row naming the administrator and the account, never the password.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ldnkit.errors import ValidationError
 from ldnkit.inputs import parse_model
 from ldnkit.store import repositories as repo
+from ldnkit.store.models import AuditEvent
 from ldnkit.store.repositories import audit
 from ldnkit.web import forms
 from ldnkit.web.deps import Admin, Db, Principal
+from ldnkit.web.names import actor_names
 from ldnkit.web.schemas import AuditOut, ClinicianIn, ClinicianOut
 from ldnkit.web.templating import form_page, render
 
@@ -78,6 +82,25 @@ def api_create_clinician(body: ClinicianIn, user: Admin, db: Db) -> ClinicianOut
     return db.write(_create_clinician(body, user.actor))
 
 
+#: Audit events per page; older ones are reached with "Older events" (keyset paging on id).
+AUDIT_PAGE_SIZE = 50
+
+
+def audit_page_rows(
+    session: Session, entity: str | None, entity_id: int | None, before: int | None, size: int
+) -> tuple[list[Any], bool]:
+    """One page of events, newest first, older than event `before`; and whether more exist."""
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(size + 1)
+    if entity:
+        stmt = stmt.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    if before is not None:
+        stmt = stmt.where(AuditEvent.id < before)
+    rows = list(session.scalars(stmt).all())
+    return rows[:size], len(rows) > size
+
+
 @pages.get("/audit")
 def audit_page(
     request: Request,
@@ -85,10 +108,38 @@ def audit_page(
     db: Db,
     entity: Annotated[str | None, Query(max_length=64)] = None,
     entity_id: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
-    events = _events(db, entity or None, entity_id, 300)
+    """The audit log a page at a time, with account names beside the stored codes."""
+    with db.read() as s:
+        rows, more = audit_page_rows(s, entity or None, entity_id, before, AUDIT_PAGE_SIZE)
+        names = actor_names(s, {e.actor for e in rows})
+    events = [
+        {
+            "id": e.id,
+            "at": e.at,
+            "actor": e.actor,
+            "who": names.get(e.actor, e.actor),
+            "action": e.action,
+            "entity": e.entity,
+            "entity_id": e.entity_id,
+            "details": e.details or {},
+        }
+        for e in rows
+    ]
+    keep = {k: v for k, v in {"entity": entity, "entity_id": entity_id}.items() if v}
+    older = urlencode({**keep, "before": rows[-1].id}) if more and rows else None
+    newer = urlencode(keep) if before is not None else None
     return render(
-        request, "admin_audit.html", {"events": events, "entity": entity, "entity_id": entity_id}
+        request,
+        "admin_audit.html",
+        {
+            "events": events,
+            "entity": entity,
+            "entity_id": entity_id,
+            "older": older,
+            "newer": newer,
+        },
     )
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -30,12 +30,13 @@ from ldnkit.evidence.mechanism import mechanism
 from ldnkit.research.designs import DESIGNS
 from ldnkit.store import repositories as repo
 from ldnkit.web import services
-from ldnkit.web.deps import ClinicianScope, Db, Today
+from ldnkit.web.deps import ClinicianScope, Db, Today, optional_user
 from ldnkit.web.templating import render
 
 api = APIRouter(prefix="/api/evidence", tags=["evidence"])
 # No prefix: the evidence diagrams live under /evidence, a patient's path under /patients.
-pages = APIRouter(include_in_schema=False)
+# Public pages still know who is signed in, so they keep that user's menu (issue 15, item 9).
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(optional_user)])
 
 
 def _svg_or_none(diagram: Diagram) -> str | None:

@@ -15,7 +15,7 @@ from ldnkit.errors import NotFound
 from ldnkit.evidence import default_evidence
 from ldnkit.store import repositories as repo
 from ldnkit.web import forms, services
-from ldnkit.web.charts import timeline_svg
+from ldnkit.web.charts import timeline_figure
 from ldnkit.web.deps import CurrentUser, Db, InScope, Today
 from ldnkit.web.routes.nof1 import today_card as nof1_today_card
 from ldnkit.web.schemas import AdviceOut, DiaryOut
@@ -112,11 +112,47 @@ def today_page(request: Request, patient: InScope, db: Db, today: Today) -> Resp
     return render(request, "today.html", {"patient": patient, **ctx})
 
 
+#: The diary form lists the days without an entry within this many days before today.
+MISSED_WINDOW_DAYS = 7
+
+
+def entry_values(row: Any) -> dict[str, Any]:
+    """A saved entry as form values, so correcting a day starts from what was recorded."""
+    out: dict[str, Any] = {"entry_date": row.entry_date.isoformat(), "pain": str(row.pain)}
+    for name in ("sleep", "mood", "energy", "clarity"):
+        value = getattr(row, name)
+        if value is not None:
+            out[name] = str(value)
+    out["dose_taken"] = "yes" if row.dose_taken else "no"
+    if row.dose_time is not None:
+        out["dose_time"] = row.dose_time.strftime("%H:%M")
+    if row.dose_mg is not None:
+        out["dose_mg"] = str(row.dose_mg)
+    effects = list(row.side_effects or [])
+    out["side_effects"] = [e["code"] for e in effects]
+    for e in effects:
+        out[f"severity_{e['code']}"] = e.get("severity", "mild")
+    if row.note:
+        out["note"] = row.note
+    return out
+
+
+def missed_days(recorded: set[dt.date], today: dt.date, since: dt.date | None) -> list[dt.date]:
+    """Recent days (newest first, today excluded) with no diary entry, from `since` on."""
+    days = [today - dt.timedelta(days=n) for n in range(1, MISSED_WINDOW_DAYS + 1)]
+    return [d for d in days if d not in recorded and (since is None or d >= since)]
+
+
 def _diary_form_context(db: Db, patient_id: int, today: dt.date, day: dt.date) -> dict[str, Any]:
     with db.read() as s:
         plan = services.plan_of(repo.current_plan(s, patient_id))
         existing = repo.current_entries(s, patient_id, start=day, end=day)
+        window = repo.current_entries(
+            s, patient_id, start=today - dt.timedelta(days=MISSED_WINDOW_DAYS), end=today
+        )
+    recorded = {e.entry_date for e in window}
     return {
+        "missed": missed_days(recorded, today, plan.start if plan else None),
         "planned_mg": plan.dose_on(day) if plan else None,
         "timing": plan.step_on(day).timing if plan and plan.step_on(day) else "bedtime",
         "side_effects": default_evidence().side_effects.effects,
@@ -132,7 +168,8 @@ def diary_page(
 ) -> Response:
     d = services.check_date("day", day, today) if day else today
     ctx = _diary_form_context(db, patient.id, today, d)
-    return render(request, "diary_form.html", {"patient": patient, "values": {}, **ctx})
+    values = entry_values(ctx["existing"]) if ctx["existing"] is not None else {}
+    return render(request, "diary_form.html", {"patient": patient, "values": values, **ctx})
 
 
 @pages.post("/diary")
@@ -141,9 +178,12 @@ async def diary_submit(
 ) -> Response:
     form = await request.form()
     request.state.form_values = forms.values(form)
+    ctx = await run_in_threadpool(_diary_form_context, db, patient.id, today, today)
+    form_page(request, "diary_form.html", patient=patient, **ctx)  # a bad date shows the form
     day = forms.optional_date(form, "entry_date") or today
-    ctx = await run_in_threadpool(_diary_form_context, db, patient.id, today, day)
-    form_page(request, "diary_form.html", patient=patient, **ctx)
+    if day != today and abs((day - today).days) <= 3660:
+        ctx = await run_in_threadpool(_diary_form_context, db, patient.id, today, day)
+        form_page(request, "diary_form.html", patient=patient, **ctx)
     data = forms.diary_from_form(form, today)
     row = await _store(db, patient.id, data, today, user.actor)
     target = (
@@ -165,7 +205,10 @@ def history_page(request: Request, patient: InScope, db: Db, today: Today) -> Re
         "history.html",
         {
             "patient": patient,
-            "chart": timeline_svg(points, plan, title="My pain and dose", end=today),
+            "chart": timeline_figure(points, plan, title="My pain and dose", end=today),
             "entries": list(reversed(entries))[:60],
+            "missed": missed_days(
+                {e.entry_date for e in entries}, today, plan.start if plan else None
+            ),
         },
     )

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ldnkit.evidence import Evidence, default_evidence
 from ldnkit.evidence.tables import dosing_rows
+from ldnkit.web.deps import optional_user
 from ldnkit.web.templating import render
 
 api = APIRouter(prefix="/api/evidence", tags=["evidence"])
-pages = APIRouter(prefix="/evidence", include_in_schema=False)
+# Public pages still know who is signed in, so they keep that user's menu (issue 15, item 9).
+pages = APIRouter(
+    prefix="/evidence", include_in_schema=False, dependencies=[Depends(optional_user)]
+)
 
 
 def protocol_rows(ev: Evidence) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,8 +22,18 @@ from ldnkit.store.models import Patient as PatientRow
 from ldnkit.store.profiles import clinical_profile
 from ldnkit.web import forms, services
 from ldnkit.web.advice import todays_advice
-from ldnkit.web.charts import timeline_svg
+from ldnkit.web.charts import timeline_figure
 from ldnkit.web.deps import Clinician, ClinicianScope, CurrentUser, Db, InScope, Principal, Today
+from ldnkit.web.names import actor_names
+from ldnkit.web.patient_list import (
+    FILTERS,
+    REVIEW_WINDOW_DAYS,
+    SIDE_EFFECT_DAYS,
+    SORTS,
+    ListRow,
+    select_rows,
+    to_csv,
+)
 from ldnkit.web.schemas import AccountIn, ClinicalProfile, PatientIn, PatientOut, PatientSummaryOut
 from ldnkit.web.templating import form_page, render
 from ldnkit.web.writes import AUDIT
@@ -187,12 +198,86 @@ def _form_context() -> dict[str, Any]:
     return {"conditions": list(ev.conditions.values())}
 
 
+def _list_rows(db: Db, user: Principal, today: dt.date) -> list[ListRow]:
+    """The clinician's patients with the flags the list filters on; audited as one read."""
+    if user.role != "clinician":
+        raise Forbidden("the patient list is for clinicians")
+    since = today - dt.timedelta(days=SIDE_EFFECT_DAYS)
+    out = []
+    with db.read() as s:
+        for r in repo.list_patients(s, clinician_id=user.clinician_id):
+            plan_row = repo.current_plan(s, r.id)
+            plan = services.plan_of(plan_row)
+            st = services.patient_status(s, r.id, today, plan_row=plan_row)
+            recent = repo.current_entries(s, r.id, start=since, end=today)
+            effects = tuple(sorted({e["code"] for row in recent for e in row.side_effects or []}))
+            visits = [v.date for v in plan.visits] if plan else []
+            upcoming = [d for d in visits if d >= today - dt.timedelta(days=REVIEW_WINDOW_DAYS)]
+            out.append(
+                ListRow(
+                    id=r.id,
+                    given_name=r.given_name,
+                    family_name=r.family_name,
+                    screening=st.screening,
+                    screened_on=st.screened_on,
+                    current_dose_mg=st.current_dose_mg,
+                    plan_version=st.plan_version,
+                    responder=st.responder,
+                    last_entry=st.last_entry,
+                    days_since_entry=st.days_since_entry,
+                    next_visit=min(upcoming) if upcoming else None,
+                    recent_side_effects=effects,
+                )
+            )
+    db.write_item(
+        AUDIT,
+        {
+            "actor": user.actor,
+            "action": "list",
+            "entity": "patient",
+            "entity_id": None,
+            "details": {"count": len(out)},
+        },
+    )
+    return out
+
+
+def _list_query(request: Request) -> dict[str, str]:
+    q = request.query_params
+    flag = q.get("filter", "")
+    sort = q.get("sort", "name")
+    return {
+        "q": q.get("q", "")[:100],
+        "flag": flag if flag in FILTERS else "",
+        "sort": sort if sort in SORTS else "name",
+    }
+
+
 @pages.get("/patients")
 def list_page(request: Request, user: CurrentUser, db: Db, today: Today) -> Response:
     if user.role == "patient":
         return RedirectResponse(f"/patients/{user.patient_id}/today", status_code=303)
-    items = _visible_patients(db, user, today)
-    return render(request, "patients.html", {"items": items})
+    query = _list_query(request)
+    rows = _list_rows(db, user, today)
+    shown = select_rows(rows, today, **query)
+    ctx = {"rows": shown, "total": len(rows), "filters": FILTERS, "sorts": SORTS, **query}
+    ctx["csv_query"] = urlencode({"q": query["q"], "filter": query["flag"], "sort": query["sort"]})
+    return render(request, "patients.html", ctx)
+
+
+@pages.get("/patients.csv")
+def list_csv(request: Request, user: Clinician, db: Db, today: Today) -> Response:
+    """The list as shown (same search, filter and sort) for a spreadsheet; cells that a
+    spreadsheet would run as a formula are prefixed with a quote."""
+    rows = select_rows(_list_rows(db, user, today), today, **_list_query(request))
+    return Response(
+        to_csv(rows, today),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="patients-{today.isoformat()}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @pages.get("/patients/new")
@@ -293,7 +378,7 @@ def patient_page_context(db: Db, patient_id: int, today: dt.date) -> dict[str, A
         "overrides": overrides,
         "override_reasons": OVERRIDE_REASONS,
         "status": status,
-        "chart": timeline_svg(points, plan, end=today),
+        "chart": timeline_figure(points, plan, end=today),
         "refs": ev.references,
     }
 
@@ -306,3 +391,91 @@ async def patient_page(
         return RedirectResponse(f"/patients/{patient.id}/today", status_code=303)
     ctx = await run_in_threadpool(patient_page_context, db, patient.id, today)
     return render(request, "patient.html", ctx)
+
+
+# -- issue 15: editing the profile, the diary's corrections ---------------------------------
+
+
+def profile_values(profile: dict[str, Any]) -> dict[str, Any]:
+    """A stored clinical profile as the form's values (the inverse of forms.profile_from_form)."""
+    out: dict[str, Any] = {}
+    for name in ("sex", "hepatic_status", "pregnancy", "naloxone_challenge"):
+        if profile.get(name) is not None:
+            out[name] = str(profile[name])
+    if profile.get("weight_kg") is not None:
+        out["weight_kg"] = str(profile["weight_kg"])
+    out["conditions"] = [c["code"] for c in profile.get("conditions") or []]
+    lines = []
+    for m in profile.get("medications") or []:
+        parts = [m["name"], str(m["dose_mg"]) if m.get("dose_mg") is not None else ""]
+        if m.get("last_dose"):
+            parts.append(str(m["last_dose"]))
+        lines.append("; ".join(parts).rstrip("; "))
+    out["medications"] = "\n".join(lines)
+    out["allergies"] = ", ".join(profile.get("allergies") or [])
+    out["prior_therapies"] = "\n".join(
+        "; ".join([t["name"], *([t["outcome"]] if t.get("outcome") else [])])
+        for t in profile.get("prior_therapies") or []
+    )
+    if profile.get("opioid_use_disorder_history"):
+        out["opioid_use_disorder_history"] = "on"
+    procedures = profile.get("planned_procedures") or []
+    if procedures:
+        out["procedure_name"] = procedures[0].get("name", "")
+        out["procedure_date"] = str(procedures[0].get("date", ""))
+        out["procedure_opioids"] = "on" if procedures[0].get("opioids_expected") else "off"
+    return out
+
+
+def keep_unshown(stored: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """The edited profile plus what the form cannot show, so saving loses nothing: a kept
+    condition keeps its stored details (e.g. pain type), and planned procedures after the
+    first (the form edits one) stay."""
+    out = dict(edited)
+    by_code = {c.get("code"): c for c in stored.get("conditions") or []}
+    out["conditions"] = [by_code.get(c["code"], c) for c in edited.get("conditions") or []]
+    out["planned_procedures"] = [
+        *(edited.get("planned_procedures") or []),
+        *(stored.get("planned_procedures") or [])[1:],
+    ]
+    return out
+
+
+@pages.get("/patients/{patient_id}/profile")
+def profile_page(request: Request, patient: ClinicianScope, db: Db) -> Response:
+    with db.read() as s:
+        profile = repo.get_patient(s, patient.id).profile or {}
+    ctx = {**_form_context(), "patient": patient, "values": profile_values(profile)}
+    return render(request, "patient_profile.html", ctx)
+
+
+@pages.post("/patients/{patient_id}/profile")
+async def profile_submit(
+    request: Request, patient: ClinicianScope, user: CurrentUser, db: Db, today: Today
+) -> Response:
+    """Save the edited profile and screen it at once: the result is stored as a new
+    assessment, so the page never shows a screening of a profile that no longer exists."""
+    form = await request.form()
+    request.state.form_values = forms.values(form)
+    form_page(request, "patient_profile.html", **_form_context(), patient=patient)
+    with db.read() as s:
+        stored = repo.get_patient(s, patient.id).profile or {}
+    profile = clean_profile(keep_unshown(stored, forms.profile_from_form(form)))
+
+    def job(s: Session) -> None:
+        repo.update_patient_profile(s, patient.id, profile, actor=user.actor)
+        services.screen_and_save(s, patient.id, profile, today, user.actor)
+
+    await db.awrite(job)
+    return RedirectResponse(f"/patients/{patient.id}?profile=saved#screening", status_code=303)
+
+
+@pages.get("/patients/{patient_id}/corrections")
+def corrections_page(request: Request, patient: ClinicianScope, db: Db) -> Response:
+    """Every diary day that was corrected, with each revision side by side (oldest first)."""
+    with db.read() as s:
+        days = [e.entry_date for e in repo.current_entries(s, patient.id) if e.revision > 1]
+        history = [(d, list(repo.entry_history(s, patient.id, d))) for d in reversed(days)]
+        names = actor_names(s, {e.recorded_by for _, rows in history for e in rows})
+    ctx = {"patient": patient, "history": history, "names": names}
+    return render(request, "corrections.html", ctx)

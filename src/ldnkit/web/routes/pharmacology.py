@@ -14,7 +14,7 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -23,10 +23,14 @@ from ldnkit.pharmacology.published import pk_evidence
 from ldnkit.pharmacology.regimen import Regimen
 from ldnkit.pharmacology.simulation import simulate
 from ldnkit.pharmacology.table import occupancy_table
+from ldnkit.web.deps import optional_user
 from ldnkit.web.templating import render
 
 api = APIRouter(prefix="/api/evidence", tags=["evidence"])
-pages = APIRouter(prefix="/evidence", include_in_schema=False)
+# Public pages still know who is signed in, so they keep that user's menu (issue 15, item 9).
+pages = APIRouter(
+    prefix="/evidence", include_in_schema=False, dependencies=[Depends(optional_user)]
+)
 
 DOSES = (1.5, 3.0, 4.5, 50.0)
 DAYS, HOUR, DT_H = 14, 22.0, 0.25

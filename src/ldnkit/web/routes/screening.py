@@ -70,4 +70,4 @@ async def screen_submit(
     with db.read() as s:
         profile = clinical_profile(repo.get_patient(s, patient.id))
     await db.awrite(lambda s: services.screen_and_save(s, patient.id, profile, on, user.actor))
-    return RedirectResponse(f"/patients/{patient.id}#screening", status_code=303)
+    return RedirectResponse(f"/patients/{patient.id}?screened=1#screening", status_code=303)

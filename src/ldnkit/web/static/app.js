@@ -21,3 +21,20 @@ document.addEventListener("DOMContentLoaded", () => {
     sync();
   }
 });
+// --- issue 15: after a refused form, move focus to the first field in error ---------------
+// The server marks it aria-invalid and puts the message next to it; a collapsed <details>
+// holding it is opened (the server opens it too), so the field is on screen and announced.
+document.addEventListener("DOMContentLoaded", () => {
+  const bad = document.querySelector("[aria-invalid=true]");
+  if (!bad) return;
+  for (let el = bad.parentElement; el; el = el.parentElement) {
+    if (el.tagName === "DETAILS") el.open = true;
+  }
+  bad.focus();
+});
+// --- end issue 15 -------------------------------------------------------------------------
+// --- issue 15: "Print this summary" (the print stylesheet hides menus and forms) ---------
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-print]").forEach((b) => b.addEventListener("click", () => window.print()));
+});
+// --- end issue 15 -------------------------------------------------------------------------
