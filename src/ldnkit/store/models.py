@@ -168,6 +168,7 @@ class DiaryEntryRow(Base):
             sqlite_where=text("NOT superseded"),
             postgresql_where=text("NOT superseded"),
         ),
+        UniqueConstraint("patient_id", "client_id", name="uq_diary_entries_client"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,6 +187,34 @@ class DiaryEntryRow(Base):
     dose_mg: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
     side_effects: Mapped[list[dict[str, str]]] = mapped_column(JsonType, default=list)
     note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    #: Id the patient's browser gave the entry (a UUID), so a retried offline submission is
+    #: recognised and answered with the stored row instead of a second revision.
+    client_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class InstrumentResponseRow(Base):
+    """One completed patient-reported instrument (PEG-3, PGIC, a clinic's own): answers and score.
+
+    Responses are never edited: a second completion on the same day is another row, and the
+    newest counts. `client_id` makes a retried submission idempotent per patient.
+    """
+
+    __tablename__ = "instrument_responses"
+    __table_args__ = (
+        Index("ix_instrument_responses_patient", "patient_id", "instrument_id", "completed_on"),
+        UniqueConstraint("patient_id", "client_id", name="uq_instrument_responses_client"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    instrument_id: Mapped[str] = mapped_column(String(40))
+    instrument_version: Mapped[str] = mapped_column(String(20))
+    completed_on: Mapped[dt.date] = mapped_column(Date)
+    answers: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    score: Mapped[Decimal] = mapped_column(Numeric(9, 4))
+    client_id: Mapped[str | None] = mapped_column(String(36))
     recorded_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
@@ -228,6 +257,7 @@ __all__ = [
     "Base",
     "Clinician",
     "DiaryEntryRow",
+    "InstrumentResponseRow",
     "Patient",
     "Plan",
     "User",

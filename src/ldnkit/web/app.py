@@ -30,6 +30,7 @@ from ldnkit.web.routes import (
     diagrams,
     diary,
     evidence,
+    instruments,
     patients,
     pharmacology,
     plans,
@@ -41,7 +42,18 @@ from ldnkit.web.settings import WebSettings
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: The app's own resources, in the order their routes are matched.
-RESOURCES = (auth, evidence, pharmacology, diagrams, patients, screening, plans, diary, admin)
+RESOURCES = (
+    auth,
+    evidence,
+    pharmacology,
+    diagrams,
+    patients,
+    screening,
+    plans,
+    diary,
+    admin,
+    instruments,
+)
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

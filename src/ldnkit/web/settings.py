@@ -39,6 +39,9 @@ class WebSettings(BaseSettings):
     #: After start-up, move the objects the process keeps for life (routes, models, evidence)
     #: out of the garbage collector's full passes (`gc.freeze`); see `web.app._settle_heap`.
     freeze_heap: bool = True
+    #: A clinic's own instrument definitions (YAML; see `ldnkit.clinical.instruments`), added
+    #: to the shipped NRS, PEG-3 and PGIC. Empty: the shipped ones only.
+    instruments_file: str = ""
 
     def url(self) -> str:
         from ldnkit.store import database_url
