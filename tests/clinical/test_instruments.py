@@ -4,8 +4,8 @@ and a clinic's own definition file (a fictional one: ldnkit ships no licensed te
 from __future__ import annotations
 
 import datetime as dt
-from itertools import pairwise
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
