@@ -31,6 +31,7 @@ from ldnkit.web.routes import (
     diary,
     evidence,
     instruments,
+    offline,
     patients,
     pharmacology,
     plans,
@@ -53,6 +54,7 @@ RESOURCES = (
     diary,
     admin,
     instruments,
+    offline,
 )
 
 _SECURITY_HEADERS = {
