@@ -37,6 +37,7 @@ _AREAS = (
     "web",
     "interop",
     "diagrams",
+    "reminders",
 )
 
 

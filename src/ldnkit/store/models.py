@@ -219,6 +219,24 @@ class InstrumentResponseRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
+class ReminderSettings(Base):
+    """A patient's reminder choices: the time of the daily reminder, and opt-in e-mail.
+
+    E-mail reminders are off unless the patient turns them on; the address is kept here, not
+    in the clinical profile, and the message never carries health data.
+    """
+
+    __tablename__ = "reminder_settings"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    reminder_time: Mapped[dt.time] = mapped_column(Time)
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_opt_in: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    #: The last day an e-mail reminder went out, so a cron job run twice sends one a day.
+    last_sent_on: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+
+
 class AdviceRow(Base):
     """Advice the system gave for a patient on a date (the core's advice as JSON)."""
 
@@ -260,5 +278,6 @@ __all__ = [
     "InstrumentResponseRow",
     "Patient",
     "Plan",
+    "ReminderSettings",
     "User",
 ]

@@ -35,6 +35,7 @@ from ldnkit.web.routes import (
     patients,
     pharmacology,
     plans,
+    reminders,
     screening,
 )
 from ldnkit.web.security import Signer
@@ -55,6 +56,7 @@ RESOURCES = (
     admin,
     instruments,
     offline,
+    reminders,
 )
 
 _SECURITY_HEADERS = {
