@@ -85,6 +85,15 @@ def _login_here(page, username: str) -> None:  # type: ignore[no-untyped-def]
     page.click("button[type=submit]")
 
 
+def _cached_patient_pages(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.evaluate(
+        """() => caches.keys()
+             .then((ks) => Promise.all(ks.map((k) => caches.open(k).then((c) => c.keys()))))
+             .then((all) => all.flat().map((r) => new URL(r.url).pathname)
+                               .filter((p) => p.startsWith('/patients/')))"""
+    )
+
+
 def _fill(page, pain: int) -> None:  # type: ignore[no-untyped-def]
     page.click(f"input[name=pain][value='{pain}'] + span")
     page.click("input[name=sleep][value='6'] + span")
@@ -181,6 +190,11 @@ def test_offline_days_are_queued_and_sent_once_when_back_online(site: Clinic, pl
         assert lost == [] and duplicated == {}
         assert sorted(rows) == OFFLINE_DAYS
         assert page.evaluate("localStorage.getItem('ldnkit.diary.queue')") == "[]"
+        # Logging out removes the copies of the patient's pages from the phone.
+        assert _cached_patient_pages(page)
+        page.click("[data-testid=logout]")
+        page.wait_for_url("**/login**")
+        assert _cached_patient_pages(page) == []
     finally:
         phone.close()
 

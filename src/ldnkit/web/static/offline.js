@@ -76,7 +76,8 @@
       } catch (e) {
         return { sent, offline: true, results };
       }
-      if (r.status === 401 || r.status === 403) return { sent, auth: true, results };
+      if (r.status === 401) return { sent, auth: true, results };
+      if (r.status === 403) continue; // another account's entry on a shared phone: keep it
       queue = load(QUEUE).filter((q) => q.id !== item.id);
       if (r.ok) {
         results[item.id] = await r.json();
@@ -192,7 +193,24 @@
     });
   }
 
+  // Logging out removes the saved copies of this patient's pages from the phone (the queue of
+  // unsent entries stays: it is sent after the next login).
+  function forgetPages() {
+    if (!("caches" in self)) return Promise.resolve();
+    return caches.keys().then((keys) => Promise.all(keys.map((k) => caches.open(k).then((c) =>
+      c.keys().then((reqs) => Promise.all(reqs
+        .filter((req) => new URL(req.url).pathname.startsWith("/patients/"))
+        .map((req) => c.delete(req))))))));
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    const logout = document.querySelector("form[action='/logout']");
+    if (logout) {
+      logout.addEventListener("submit", (event) => {
+        event.preventDefault();
+        forgetPages().finally(() => logout.submit());
+      });
+    }
     const form = document.querySelector("form[data-testid=diary-form]");
     if (form) setupDiary(form);
     showPending();
