@@ -19,6 +19,7 @@ from ldnkit.clinical.instruments import (
     parse_instruments,
     schedule,
     score,
+    score_change,
     shipped_instruments,
     to_questionnaire,
 )
@@ -198,3 +199,38 @@ def test_questionnaires_are_valid_fhir_r4() -> None:
     peg = to_questionnaire(SHIPPED["peg"])
     assert peg["code"][0]["code"] == "91148-7"
     assert [i["code"][0]["code"] for i in peg["item"]] == ["75893-8", "91145-3", "91146-1"]
+
+
+def test_score_change_from_baseline_against_the_clinically_important_change() -> None:
+    peg = SHIPPED["peg"]
+    monitoring = default_evidence().dosing.monitoring
+    day = dt.date(2026, 11, 2)
+    points = [
+        (day + dt.timedelta(days=14), Decimal("4.00")),
+        (day, Decimal("6.00")),
+        (day + dt.timedelta(days=7), Decimal("5.00")),
+    ]
+    change = score_change(
+        peg,
+        points,
+        important_percent=monitoring.clinically_important_percent,
+        sources=monitoring.clinically_important_sources,
+    )
+    assert change is not None
+    assert (change.baseline, change.latest) == (Decimal("6.00"), Decimal("4.00"))
+    assert change.improved_percent == Decimal("33.3") and change.meaningful
+    assert change.sources == ("farrar-2001", "dworkin-2008")
+    worse = score_change(
+        peg,
+        [(day, Decimal(4)), (day + dt.timedelta(days=7), Decimal(5))],
+        important_percent=Decimal(30),
+    )
+    assert worse is not None and worse.improved_percent == Decimal("-25.0")
+    assert not worse.meaningful
+    assert score_change(peg, points[:1], important_percent=Decimal(30)) is None
+    zero = score_change(
+        peg,
+        [(day, Decimal(0)), (day + dt.timedelta(days=7), Decimal(0))],
+        important_percent=Decimal(30),
+    )
+    assert zero is not None and zero.improved_percent is None and not zero.meaningful

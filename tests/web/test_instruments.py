@@ -143,7 +143,20 @@ def test_phone_form_validates_and_saves_and_clinician_sees_the_trend(site: Clini
             data={"csrf_token": _csrf(form.text), "item_change": "3"},
         )
         assert ok.status_code == 200 and 'data-testid="instrument-saved"' in ok.text
+    with site.client("pat_a") as api:  # the baseline PEG, given on the plan's first day
+        r = api.post(
+            f"/api/patients/{pid}/instruments/peg/responses",
+            json={
+                "answers": {"pain_average": 8, "enjoyment": 8, "activity": 8},
+                "completed_on": PLAN_START,
+            },
+        )
+        assert r.status_code == 201
     with _browser_login(site, "dr_a") as c:
+        listing = c.get(f"/patients/{pid}/instruments")
+        assert "Minimally improved" in listing.text  # the PGIC just given, by its label
+        assert "Baseline 8 (" in listing.text and "37.5% improvement" in listing.text
+        assert "a clinically important change" in listing.text
         page = c.get(f"/patients/{pid}")
         assert "peg-trend.svg" in page.text
         svg = c.get(f"/patients/{pid}/instruments/peg-trend.svg")
@@ -178,6 +191,8 @@ def test_responses_travel_in_the_fhir_bundle_as_loinc_coded_observations(site: C
         if e["resource"]["resourceType"] == "Observation"
         and any(c.get("code") == "91147-9" for c in e["resource"]["code"]["coding"])
     ]
-    assert obs and obs[0]["valueQuantity"]["value"] == 5.0
+    # oldest first: the baseline (8) on the plan's first day, then the week-1 PEG (5)
+    assert [o["valueQuantity"]["value"] for o in obs] == [8.0, 5.0]
+    assert [o["effectiveDateTime"] for o in obs] == [PLAN_START, TODAY]
     items = {c["code"]["coding"][0]["code"] for c in obs[0]["component"]}
     assert items == {"75893-8", "91145-3", "91146-1"}

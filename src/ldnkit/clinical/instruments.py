@@ -358,6 +358,56 @@ def due_now(
     return sorted(pending, key=lambda d: d.instrument_id)
 
 
+# -- change over time -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    """An instrument's latest score against its first (baseline), for the clinician's page.
+
+    `improved_percent` is positive when the score moved in the better direction;
+    `meaningful` compares it with the evidence base's clinically important change (IMMPACT:
+    30%), which applies to pain intensity and interference measures such as PEG-3.
+    """
+
+    instrument_id: str
+    baseline_on: dt.date
+    baseline: Decimal
+    latest_on: dt.date
+    latest: Decimal
+    improved_percent: Decimal | None
+    meaningful: bool
+    sources: tuple[str, ...]
+
+
+def score_change(
+    instrument: Instrument,
+    points: Sequence[tuple[dt.date, Decimal]],
+    *,
+    important_percent: Decimal,
+    sources: Sequence[str] = (),
+) -> ScoreChange | None:
+    """Baseline (first response) to latest; None with fewer than two responses."""
+    if len(points) < 2:
+        return None
+    ordered = sorted(points, key=lambda p: p[0])
+    (first_on, first), (last_on, last) = ordered[0], ordered[-1]
+    percent: Decimal | None = None
+    if first != 0:
+        delta = (last - first) if instrument.higher_is_better else (first - last)
+        percent = _quantize(delta / abs(first) * 100, 1)
+    return ScoreChange(
+        instrument_id=instrument.id,
+        baseline_on=first_on,
+        baseline=first,
+        latest_on=last_on,
+        latest=last,
+        improved_percent=percent,
+        meaningful=percent is not None and percent >= important_percent,
+        sources=tuple(sources),
+    )
+
+
 # -- FHIR Questionnaire ----------------------------------------------------------------------
 
 LOINC = "http://loinc.org"
@@ -429,6 +479,7 @@ __all__ = [
     "InstrumentFile",
     "Item",
     "ResponseOption",
+    "ScoreChange",
     "ScoredResponse",
     "Scoring",
     "due_now",
@@ -436,6 +487,7 @@ __all__ = [
     "parse_instruments",
     "schedule",
     "score",
+    "score_change",
     "shipped_instruments",
     "to_questionnaire",
     "validate_answers",

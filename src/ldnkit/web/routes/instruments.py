@@ -23,10 +23,12 @@ from ldnkit.clinical.instruments import (
     Instrument,
     due_now,
     load_instruments_file,
+    score_change,
     shipped_instruments,
     to_questionnaire,
 )
 from ldnkit.errors import ValidationError
+from ldnkit.evidence import default_evidence
 from ldnkit.store import repositories as repo
 from ldnkit.store.repositories import instruments as responses
 from ldnkit.web import services
@@ -239,6 +241,23 @@ def instruments_page(
     with db.read() as s:
         rows = [responses.response_dict(r) for r in responses.list_responses(s, patient.id)]
     peg = [(r["completed_on"], r["score"]) for r in rows if r["instrument_id"] == "peg"]
+    monitoring = default_evidence().dosing.monitoring
+    peg_change = (
+        score_change(
+            cat.get("peg"),
+            peg,
+            important_percent=monitoring.clinically_important_percent,
+            sources=monitoring.clinically_important_sources,
+        )
+        if "peg" in cat
+        else None
+    )
+    pgic = [r for r in rows if r["instrument_id"] == "pgic"]
+    latest_pgic = None
+    if pgic and "pgic" in cat:
+        item = cat.get("pgic").items[0]
+        last = pgic[-1]
+        latest_pgic = (last["completed_on"], item.label_of(last["answers"][item.id]))
     return render(
         request,
         "instruments.html",
@@ -249,6 +268,8 @@ def instruments_page(
             "rows": list(reversed(rows)),
             "names": {i.id: i.name for i in cat},
             "peg_chart": trend_svg(peg, title="PEG-3 score (0-10, lower is better)"),
+            "peg_change": peg_change,
+            "latest_pgic": latest_pgic,
         },
     )
 
