@@ -233,3 +233,23 @@ def test_a_draft_survives_an_expired_session_and_is_saved_after_login(
         assert _wait_rows(site, pid, expected=len(OFFLINE_DAYS) + 1).get(TODAY) == 1
     finally:
         phone.close()
+
+
+def test_a_clinician_recording_for_a_patient_returns_to_the_record(
+    site: Clinic, playwright
+) -> None:  # type: ignore[no-untyped-def]
+    pid = site.ids["patient_a"]
+    day = "2026-11-20"
+    desk = _context(playwright, viewport={"width": 1280, "height": 900})
+    page = desk.pages[0] if desk.pages else desk.new_page()
+    try:
+        _login(page, site.url, "dr_a")
+        page.wait_for_url(f"{site.url}/patients")
+        page.goto(f"{site.url}/patients/{pid}/diary/new?day={day}")
+        _fill(page, pain=5)
+        page.click("[data-testid=save-diary]")
+        page.wait_for_url(f"**/patients/{pid}#diary")
+        assert day in page.inner_text("[data-testid=diary-table]")
+    finally:
+        desk.close()
+    assert _rows(site, pid).get(day) == 1

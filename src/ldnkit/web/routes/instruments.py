@@ -16,6 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from ldnkit.clinical.instruments import (
@@ -112,7 +113,17 @@ def _store(
     from ldnkit.clinical.instruments import score
 
     score(inst, body.answers)  # validate before queueing: errors never reach the writer
-    return db.write(job)
+    try:
+        return db.write(job)
+    except IntegrityError:
+        # Another server process stored the same client id a moment ago: answer with its row.
+        if body.client_id is None:
+            raise
+        with db.read() as s:
+            row = responses.by_client_id(s, patient_id, str(body.client_id))
+            if row is None:
+                raise
+            return responses.response_dict(row), False
 
 
 def _due(db: Db, cat: Catalogue, patient_id: int, today: dt.date) -> list[Any]:

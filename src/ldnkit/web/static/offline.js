@@ -77,6 +77,7 @@
         return { sent, offline: true, results };
       }
       if (r.status === 401) return { sent, auth: true, results };
+      if (r.status >= 500) return { sent, offline: true, results }; // try again later
       if (r.status === 403) continue; // another account's entry on a shared phone: keep it
       queue = load(QUEUE).filter((q) => q.id !== item.id);
       if (r.ok) {
@@ -183,7 +184,10 @@
       }
       localStorage.removeItem(draftKey(form));
       if (stored && stored.revision) {
-        location.assign(`/patients/${item.patient}/today?saved=${stored.revision}`);
+        // The patient goes back to Today; a clinician recording for a patient to their record.
+        const own = document.querySelector(`header a[href="/patients/${item.patient}/today"]`);
+        location.assign(own ? `/patients/${item.patient}/today?saved=${stored.revision}`
+          : `/patients/${item.patient}#diary`);
       } else if (result.auth) {
         location.assign(`/login?next=${encodeURIComponent(`/patients/${item.patient}/diary/new`)}`);
       } else {
