@@ -196,3 +196,19 @@ def test_responses_travel_in_the_fhir_bundle_as_loinc_coded_observations(site: C
     assert [o["effectiveDateTime"] for o in obs] == [PLAN_START, TODAY]
     items = {c["code"]["coding"][0]["code"] for c in obs[0]["component"]}
     assert items == {"75893-8", "91145-3", "91146-1"}
+
+
+def test_a_bad_clinic_file_stops_the_app_at_start_up(tmp_path: Path) -> None:
+    from ldnkit.errors import ValidationError
+    from ldnkit.web import WebSettings, create_app
+
+    bad = tmp_path / "clinic.yaml"
+    bad.write_text(
+        "instruments:\n  - id: peg\n    name: Again\n    scoring: {rule: sum}\n"
+        "    items: [{id: a, text: A, min: 0, max: 3}]\n"
+    )
+    settings = WebSettings(
+        database_url=f"sqlite:///{tmp_path / 'x.db'}", secret_key="k", instruments_file=str(bad)
+    )
+    with pytest.raises(ValidationError, match="clashes with an instrument ldnkit ships"):
+        create_app(settings)

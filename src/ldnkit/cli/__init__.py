@@ -38,6 +38,7 @@ _AREAS = (
     "interop",
     "diagrams",
     "reminders",
+    "instruments",
 )
 
 

@@ -149,6 +149,7 @@ def create_app(
     app.state.accounts = Accounts(db, settings)
     app.state.principals = TTLCache(settings.cache_seconds)
     app.state.patients = TTLCache(settings.cache_seconds)
+    app.state.instruments = instruments.load_catalogue(settings.instruments_file)
 
     def cookie_secure(request: Request) -> bool:
         if settings.secure_cookies == "always":

@@ -40,13 +40,18 @@ api = APIRouter(prefix="/api", tags=["instruments"])
 pages = APIRouter(include_in_schema=False)
 
 
+def load_catalogue(instruments_file: str) -> Catalogue:
+    """The shipped instruments plus the clinic's file; the app calls this at start-up, so a
+    bad definition file stops the server with the field named instead of failing requests."""
+    extra = load_instruments_file(instruments_file) if instruments_file else ()
+    return Catalogue(shipped_instruments(), extra)
+
+
 def catalogue(request: Request) -> Catalogue:
-    """The shipped instruments plus the clinic's file, loaded once per app."""
+    """The app's catalogue (loaded by `create_app`; loaded here for apps built without it)."""
     cat = getattr(request.app.state, "instruments", None)
     if cat is None:
-        path = request.app.state.settings.instruments_file
-        extra = load_instruments_file(path) if path else ()
-        cat = Catalogue(shipped_instruments(), extra)
+        cat = load_catalogue(request.app.state.settings.instruments_file)
         request.app.state.instruments = cat
     return cat
 
@@ -329,4 +334,4 @@ async def instrument_submit(
     return RedirectResponse(f"/patients/{patient.id}/instruments?saved={inst.id}", status_code=303)
 
 
-__all__ = ["api", "catalogue", "pages", "trend_svg"]
+__all__ = ["api", "catalogue", "load_catalogue", "pages", "trend_svg"]
