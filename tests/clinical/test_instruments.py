@@ -143,6 +143,28 @@ def test_a_clinic_cannot_redefine_a_shipped_instrument() -> None:
                     {
                         "id": "x",
                         "name": "X",
+                        "scoring": {"rule": "lookup", "table": {0: 1, 1: 2}},
+                        "items": [
+                            {
+                                "id": "a",
+                                "text": "A",
+                                "options": [
+                                    {"value": 0, "label": "no"},
+                                    {"value": 0.5, "label": "half"},
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            },
+            "whole-number answers",
+        ),
+        (
+            {
+                "instruments": [
+                    {
+                        "id": "x",
+                        "name": "X",
                         "scoring": {"rule": "sum"},
                         "items": [{"id": "a", "text": "A", "min": 0}],
                     }

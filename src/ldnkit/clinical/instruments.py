@@ -135,6 +135,17 @@ class Instrument(_Model):
                     f"(unknown: {unknown})"
                 )
         if self.scoring.rule == "lookup":
+            fractional = [
+                i.id
+                for i in self.items
+                for o in i.options
+                if o.value != o.value.to_integral_value()
+            ]
+            if fractional:
+                raise ValueError(
+                    f"instrument {self.id}: lookup scoring needs whole-number answers "
+                    f"(items {sorted(set(fractional))})"
+                )
             low, high = self._raw_range()
             missing = [r for r in range(int(low), int(high) + 1) if r not in self.scoring.table]
             if missing:
