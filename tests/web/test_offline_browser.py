@@ -253,3 +253,24 @@ def test_a_clinician_recording_for_a_patient_returns_to_the_record(
     finally:
         desk.close()
     assert _rows(site, pid).get(day) == 1
+
+
+def test_the_peg_questionnaire_fits_a_phone_and_saves(site: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
+    pid = site.ids["patient_a"]
+    phone = _context(playwright, **PHONE)
+    page = phone.pages[0] if phone.pages else phone.new_page()
+    try:
+        _login(page, site.url, "pat_a")
+        page.wait_for_selector("[data-testid=todays-dose]")
+        page.click("[data-testid=instruments-link]")
+        page.click("[data-testid=due-peg]")
+        page.wait_for_selector("[data-testid=instrument-form]")
+        for item, value in (("pain_average", 6), ("enjoyment", 5), ("activity", 4)):
+            page.click(f"input[name=item_{item}][value='{value}'] + span")
+        page.screenshot(path=str(DOCS_IMG / "peg-phone.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 400
+        page.click("[data-testid=save-instrument]")
+        page.wait_for_selector("[data-testid=instrument-saved]")
+        assert "5" in page.inner_text("[data-testid=instrument-table]")
+    finally:
+        phone.close()
