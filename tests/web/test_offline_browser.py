@@ -256,7 +256,6 @@ def test_a_clinician_recording_for_a_patient_returns_to_the_record(
 
 
 def test_the_peg_questionnaire_fits_a_phone_and_saves(site: Clinic, playwright) -> None:  # type: ignore[no-untyped-def]
-    pid = site.ids["patient_a"]
     phone = _context(playwright, **PHONE)
     page = phone.pages[0] if phone.pages else phone.new_page()
     try:
