@@ -67,7 +67,9 @@ def test_plan_ics_round_trips(tmp_path: Path, capsys) -> None:
     )
     assert code == 0
     cal = icalendar.Calendar.from_ical(target.read_bytes())
-    events = list(cal.walk("VEVENT"))
+    daily = [e for e in cal.walk("VEVENT") if "RRULE" in e]
+    assert len(daily) == 3 and all(e.walk("VALARM") for e in daily)
+    events = [e for e in cal.walk("VEVENT") if "RRULE" not in e]
     summaries = [str(e["SUMMARY"]) for e in events]
     dose_events = [s for s in summaries if s.startswith("LDN ") and " mg " in s]
     visit_events = [s for s in summaries if "follow up" in s or "efficacy review" in s]

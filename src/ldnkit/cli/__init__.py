@@ -38,6 +38,8 @@ _AREAS = (
     "interop",
     "diagrams",
     "nof1",
+    "reminders",
+    "instruments",
 )
 
 

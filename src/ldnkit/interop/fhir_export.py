@@ -13,6 +13,8 @@ What goes where:
 - Observations: one per diary day (LOINC 72514-3 pain 0-10; sleep, mood, energy, clarity and
   the dose as components) and one per side effect (severity as SNOMED CT).
 - DetectedIssue per screening finding (severity, message, sources as the authority).
+- Observations for completed instruments (PEG-3, PGIC, a clinic's own), LOINC-coded where
+  codes exist (`ldnkit.interop.fhir_instruments`).
 """
 
 from __future__ import annotations
@@ -20,14 +22,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ldnkit.clinical.models import Assessment, Patient, Plan, PlanStep, fmt_mg
 from ldnkit.evidence import Evidence, default_evidence
 from ldnkit.interop import fhir_common as fc
 from ldnkit.interop.ical import plan_to_ics
+
+if TYPE_CHECKING:
+    from ldnkit.clinical.instruments import Instrument
 
 
 class SideEffectLike(Protocol):
@@ -394,6 +399,8 @@ def export_bundle(
     base_url: str | None = None,
     bundle_type: Literal["collection", "searchset"] = "collection",
     evidence: Evidence | None = None,
+    instrument_responses: Iterable[Mapping[str, Any]] = (),
+    instruments: Mapping[str, Instrument] | None = None,
 ) -> dict[str, Any]:
     """Everything ldnkit holds on one patient's LDN care, as one Bundle (JSON dict).
 
@@ -422,6 +429,19 @@ def export_bundle(
         ]
     for entry in sorted(diary, key=lambda e: e.entry_date):
         resources += diary_observations(entry, patient.id, refs, ev)
+    if instrument_responses:
+        from ldnkit.clinical.instruments import shipped_instruments
+        from ldnkit.interop.fhir_instruments import instrument_observation
+
+        known = (
+            instruments if instruments is not None else {i.id: i for i in shipped_instruments(ev)}
+        )
+        for resp in sorted(instrument_responses, key=lambda r: (r["completed_on"], r["id"])):
+            resources.append(
+                instrument_observation(
+                    resp, known.get(resp["instrument_id"]), patient.id, refs.ref("Patient", pid)
+                )
+            )
     entries = [
         {"fullUrl": refs.full_url(r["resourceType"], r["id"]), "resource": r} for r in resources
     ]

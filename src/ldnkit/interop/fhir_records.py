@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from ldnkit.store.repositories import (
     list_assessments,
     save_plan,
 )
+from ldnkit.store.repositories import instruments as instrument_store
 from ldnkit.store.repositories.diary import diary as stored_diary
 
 _T = TypeVar("_T")
@@ -44,6 +45,8 @@ class CareRecord:
     plan: Plan | None
     assessment: Assessment | None
     diary: list[DiaryEntry]
+    #: Completed instruments (`store.repositories.instruments.response_dict`), oldest first.
+    instrument_responses: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,10 @@ class StoreRecords:
             plan_row = current_plan(session, patient_id)
             assessments: list[AssessmentRow] = list(list_assessments(session, patient_id))
             entries = stored_diary(session, patient_id)
+            responses = [
+                instrument_store.response_dict(r)
+                for r in instrument_store.list_responses(session, patient_id)
+            ]
             return CareRecord(
                 patient=core_patient(row),
                 plan=Plan.model_validate(plan_row.payload) if plan_row else None,
@@ -108,6 +115,7 @@ class StoreRecords:
                     Assessment.model_validate(assessments[-1].payload) if assessments else None
                 ),
                 diary=entries,
+                instrument_responses=responses,
             )
 
     def apply_import(

@@ -137,6 +137,17 @@ def _bundle_medications(bundle: dict[str, Any]) -> list[Medication]:
     return out
 
 
+def _instruments(request: Request) -> dict[str, Any] | None:
+    """The app's instrument catalogue (shipped plus the clinic's own), if the app has one."""
+    settings = getattr(request.app.state, "settings", None)
+    path = getattr(settings, "instruments_file", "") if settings is not None else ""
+    if not path:
+        return None
+    from ldnkit.clinical.instruments import load_instruments_file, shipped_instruments
+
+    return {i.id: i for i in (*shipped_instruments(), *load_instruments_file(path))}
+
+
 def make_fhir_router(
     *,
     records: Callable[..., PatientRecords],
@@ -168,6 +179,8 @@ def make_fhir_router(
             diary=rec.diary,
             base_url=base,
             bundle_type="searchset",
+            instrument_responses=rec.instrument_responses,
+            instruments=_instruments(request),
         )
         return Response(json.dumps(bundle), media_type=FHIR_JSON)
 

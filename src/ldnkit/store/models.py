@@ -169,6 +169,7 @@ class DiaryEntryRow(Base):
             sqlite_where=text("NOT superseded"),
             postgresql_where=text("NOT superseded"),
         ),
+        UniqueConstraint("patient_id", "client_id", name="uq_diary_entries_client"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,6 +190,52 @@ class DiaryEntryRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
     recorded_by: Mapped[str] = mapped_column(String(64))
+    #: Id the patient's browser gave the entry (a UUID), so a retried offline submission is
+    #: recognised and answered with the stored row instead of a second revision.
+    client_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class InstrumentResponseRow(Base):
+    """One completed patient-reported instrument (PEG-3, PGIC, a clinic's own): answers and score.
+
+    Responses are never edited: a second completion on the same day is another row, and the
+    newest counts. `client_id` makes a retried submission idempotent per patient.
+    """
+
+    __tablename__ = "instrument_responses"
+    __table_args__ = (
+        Index("ix_instrument_responses_patient", "patient_id", "instrument_id", "completed_on"),
+        UniqueConstraint("patient_id", "client_id", name="uq_instrument_responses_client"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    instrument_id: Mapped[str] = mapped_column(String(40))
+    instrument_version: Mapped[str] = mapped_column(String(20))
+    completed_on: Mapped[dt.date] = mapped_column(Date)
+    answers: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    score: Mapped[Decimal] = mapped_column(Numeric(9, 4))
+    client_id: Mapped[str | None] = mapped_column(String(36))
+    recorded_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class ReminderSettings(Base):
+    """A patient's reminder choices: the time of the daily reminder, and opt-in e-mail.
+
+    E-mail reminders are off unless the patient turns them on; the address is kept here, not
+    in the clinical profile, and the message never carries health data.
+    """
+
+    __tablename__ = "reminder_settings"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    reminder_time: Mapped[dt.time] = mapped_column(Time)
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_opt_in: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    #: The last day an e-mail reminder went out, so a cron job run twice sends one a day.
+    last_sent_on: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
 
 
 class AdviceRow(Base):
@@ -371,11 +418,13 @@ __all__ = [
     "Clinician",
     "DiaryEntryRow",
     "DoseOverride",
+    "InstrumentResponseRow",
     "LoginThrottle",
     "Nof1Allocation",
     "Nof1Answer",
     "Nof1Trial",
     "Patient",
     "Plan",
+    "ReminderSettings",
     "User",
 ]

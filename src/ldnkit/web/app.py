@@ -37,9 +37,12 @@ from ldnkit.web.routes import (
     documents,
     evidence,
     nof1,
+    instruments,
+    offline,
     patients,
     pharmacology,
     plans,
+    reminders,
     screening,
 )
 from ldnkit.web.security import Signer
@@ -72,6 +75,9 @@ RESOURCES = (
     documents,
     admin,
     nof1,
+    instruments,
+    offline,
+    reminders,
 )
 
 _SECURITY_HEADERS = {
@@ -188,6 +194,7 @@ def create_app(
     app.state.accounts = Accounts(db, settings)
     app.state.principals = TTLCache(settings.cache_seconds)
     app.state.patients = TTLCache(settings.cache_seconds)
+    app.state.instruments = instruments.load_catalogue(settings.instruments_file)
 
     def cookie_secure(request: Request) -> bool:
         if settings.secure_cookies == "always":

@@ -70,6 +70,9 @@ class WebSettings(BaseSettings):
     #: The clinic printed on the patient handout and wallet card (issue 15): who to call.
     clinic_name: str = "Your pain clinic"
     clinic_phone: str = ""
+    #: A clinic's own instrument definitions (YAML; see `ldnkit.clinical.instruments`), added
+    #: to the shipped NRS, PEG-3 and PGIC. Empty: the shipped ones only.
+    instruments_file: str = ""
 
     def url(self) -> str:
         from ldnkit.store import database_url
