@@ -16,9 +16,9 @@ module). Classes defined in another module name it; catch the base, raise the le
     ├── Forbidden                       the caller may not see or change this record
     ├── UnsafeToStart                   screening forbids starting LDN on that date
     ├── PrefetchMissing                 ldnkit.interop.cds
-    ├── NotAuthenticated                ldnkit.web.errors
+    ├── NotAuthenticated                ldnkit.web.auth_errors
     │   └── InvalidCredentials          ldnkit.web.accounts
-    ├── LockedOut                       ldnkit.web.errors
+    ├── LockedOut                       ldnkit.web.auth_errors
     ├── NotInitialised                  ldnkit.cli.store
     ├── BackupError                     ldnkit.store.backup
     ├── ConcurrentCorrection            ldnkit.store.repositories.diary

@@ -18,17 +18,10 @@ import httpx
 import pytest
 
 from tests.web.conftest import FIBRO_PROFILE, PASSWORD, TODAY, Clinic
+from tests.web.test_pages import _browser
 
 DAY = dt.date.fromisoformat(TODAY)
 CLINICIAN_WORDS = ("Review now", "re-titrate", "Suggested", "Sources", "responder", "escalat")
-
-
-def _browser(clinic: Clinic, username: str) -> tuple[httpx.Client, str]:
-    c = httpx.Client(base_url=clinic.url, follow_redirects=False, timeout=30)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
-    r = c.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 303, r.text
-    return c, token
 
 
 def _new_patient(clinic: Clinic, username: str, start: dt.date) -> int:

@@ -97,6 +97,8 @@ def _cached_patient_pages(page) -> list[str]:  # type: ignore[no-untyped-def]
 def _fill(page, pain: int) -> None:  # type: ignore[no-untyped-def]
     page.click(f"input[name=pain][value='{pain}'] + span")
     page.click("input[name=sleep][value='6'] + span")
+    # Nothing is pre-answered (issue 15): the patient says whether the dose was taken.
+    page.check("input[name=dose_taken][value=yes]")
 
 
 def test_manifest_icons_and_service_worker_are_served_for_installing(site: Clinic) -> None:

@@ -188,7 +188,9 @@ def test_plan_option_error_opens_its_section_and_uses_the_label(course: Clinic, 
     ctx, page = _page(playwright, course, "clinician")
     try:
         page.goto(f"{course.url}/patients/{pid}/plan/new")
-        page.click("details summary")
+        # The section may already be open (a revision pre-fills the timing): open, never toggle.
+        if not page.locator("details").evaluate("d => d.open"):
+            page.click("details summary")
         page.fill("input[name=ceiling_mg]", "-3")
         page.click("button[value=preview]")
         assert page.locator("details").evaluate("d => d.open")
@@ -282,9 +284,10 @@ def test_confirmations_after_saving(course: Clinic, playwright) -> None:  # type
     ctx, page = _page(playwright, course, "admin")
     try:
         page.goto(f"{course.url}/admin/users")
-        page.fill("input[name=name]", "Dr New")
-        page.fill("input[name=username]", "dr_new")
-        page.fill("input[name=password]", "another-horse-7")
+        new = "form[action='/admin/users']"  # each account row has its own password form
+        page.fill(f"{new} input[name=name]", "Dr New")
+        page.fill(f"{new} input[name=username]", "dr_new")
+        page.fill(f"{new} input[name=password]", "another-horse-7")
         page.click("form[action='/admin/users'] button[type=submit]")
         assert page.inner_text("[data-testid=flash]") == "Account created."
     finally:

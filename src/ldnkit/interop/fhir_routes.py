@@ -209,8 +209,8 @@ def make_fhir_router(
             raise fc.FhirInvalid("(body)", f"Bundle larger than {MAX_BUNDLE_BYTES} bytes")
         try:
             bundle = jsonbounds.loads(raw)
-        except jsonbounds.JsonInvalid:
-            raise fc.FhirInvalid("(body)", "not valid JSON") from None
+        except jsonbounds.JsonInvalid as exc:
+            raise fc.FhirInvalid("(body)", str(exc)) from None
         except jsonbounds.JsonTooDeep as exc:
             raise fc.FhirInvalid("(body)", str(exc)) from None
 

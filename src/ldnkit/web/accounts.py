@@ -20,9 +20,9 @@ import hashlib
 import time
 
 from ldnkit.store.repositories import audit, authenticate, get_user_by_username, throttle
+from ldnkit.web.auth_errors import LockedOut, NotAuthenticated
 from ldnkit.web.db import Database
 from ldnkit.web.deps import Principal
-from ldnkit.web.errors import LockedOut, NotAuthenticated
 from ldnkit.web.settings import WebSettings
 
 

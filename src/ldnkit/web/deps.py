@@ -23,8 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from ldnkit.errors import Forbidden, NotFound
 from ldnkit.store.models import AuditEvent, User
 from ldnkit.store.models import Patient as PatientRow
+from ldnkit.web.auth_errors import NotAuthenticated
 from ldnkit.web.db import Database
-from ldnkit.web.errors import NotAuthenticated
 from ldnkit.web.refusals import audit_refusal
 from ldnkit.web.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 from ldnkit.web.settings import WebSettings

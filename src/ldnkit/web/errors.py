@@ -23,20 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ldnkit.errors import Forbidden, LdnkitError, NotFound, UnsafeToStart, ValidationError
+from ldnkit.web.auth_errors import LockedOut, NotAuthenticated
 
 log = logging.getLogger("ldnkit.web")
-
-
-class NotAuthenticated(LdnkitError):
-    """No valid session: the API answers 401, a page redirects to the login form."""
-
-
-class LockedOut(LdnkitError):
-    """Too many failed logins for this account or address; try again later."""
-
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"too many failed logins; try again in {retry_after} seconds")
 
 
 def is_api(request: Request) -> bool:

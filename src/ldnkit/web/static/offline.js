@@ -179,8 +179,11 @@
       const result = await flush();
       const stored = result.results && result.results[item.id];
       if (stored && stored.rejected) {
-        status(`Not saved: ${stored.error}. Check the values and save again.`, "diary-rejected");
-        return; // the draft stays, so the values are still on the form
+        // The patient is here and online: let the server's form say what to fix, next to the
+        // field and in words (issue 15). The refused copy is not kept: the form holds it.
+        save(REJECTED, load(REJECTED).filter((r) => r.id !== item.id));
+        HTMLFormElement.prototype.submit.call(form);
+        return;
       }
       localStorage.removeItem(draftKey(form));
       if (stored && stored.revision) {
