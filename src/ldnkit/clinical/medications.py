@@ -321,6 +321,7 @@ _RAW_TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _LEXER = re.compile(rf"({_SEPARATORS.pattern})|({_RAW_TOKEN.pattern})")
 _SPLIT_GLUED = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_LEXEME_MEMO = 50_000
 _UNIT_FACTOR = {"mg": Decimal(1), "milligram": Decimal(1), "milligrams": Decimal(1)}
 _UNIT_FACTOR |= {u: Decimal("0.001") for u in ("mcg", "ug", "microgram", "micrograms")}
 _UNIT_FACTOR |= {u: Decimal(1000) for u in ("g", "gm", "gram", "grams")}
@@ -506,6 +507,11 @@ class Recogniser:
         self.codes = lru_cache(maxsize=4_096)(self._codes)
         self._match = lru_cache(maxsize=16_384)(self._match_uncached)
         self._assembled = lru_cache(maxsize=16_384)(self._assembled_uncached)
+        self._plain = lru_cache(maxsize=16_384)(self._plain_uncached)
+        # Token-level memo (raw word -> masked tokens): a clinic's words are few even when
+        # every line is new; masked numbers are not stored, and the memo stops growing at
+        # _LEXEME_MEMO words (unseen words are then split per line, with the same result).
+        self._lexemes: dict[str, tuple[str, ...]] = {}
         self.medication = lru_cache(maxsize=16_384)(self._medication)
 
     def _class(self, klass: str, where: str) -> MedClass:
@@ -535,6 +541,43 @@ class Recogniser:
                 out += [(t, segment) for t in _SPLIT_GLUED.findall(raw)]
         return out
 
+    def _key(self, text: str) -> tuple[tuple[str, int], ...]:
+        """The matching key of a line: its (token, segment) pairs with every number that no
+        name or marker uses masked as "#", so lines differing only in strength share it.
+
+        Why not `_tokens` then a mask: a line the recogniser has never seen (a per-patient
+        strength makes every chart line new) is still made of known words, so each word's
+        split and mask come from a token-level memo (a plain dict: its lookup is cheaper than
+        any call) and the key is built in one pass."""
+        key: list[tuple[str, int]] = []
+        segment = 0
+        memo = self._lexemes
+        for sep, raw in _LEXER.findall(_normalise(text)):
+            if sep:
+                segment += 1
+                continue
+            masked = memo.get(raw)
+            if masked is None:
+                masked = self._lexeme(raw)
+                if len(memo) < _LEXEME_MEMO and masked != ("#",):
+                    memo[raw] = masked  # per-line strengths are not kept
+            if len(masked) == 1:
+                key.append((masked[0], segment))
+            else:
+                key += [(m, segment) for m in masked]
+        return tuple(key)
+
+    def _lexeme(self, raw: str) -> tuple[str, ...]:
+        """The tokens of one raw word, numbers no name uses masked as "#": a glued strength
+        ("oxycodone5mg", "q6h") is split unless the glued word is itself a name's first token
+        ("df118")."""
+        if raw.isalpha() or raw in self._first_tokens or _NUMBER.fullmatch(raw):
+            toks = [raw]
+        else:
+            toks = _SPLIT_GLUED.findall(raw)
+        kept = self._kept_numbers
+        return tuple(t if not t[0].isdigit() or t in kept else "#" for t in toks)
+
     def says_nothing(self, text: str) -> bool:
         """True for a line that records no medication at all ("none", "no current meds")."""
         words = [w for w, _ in self._tokens(text)]
@@ -546,12 +589,18 @@ class Recogniser:
         """Recognise one line. Numbers that no name or marker uses are masked before the
         (memoised) matching, so lines differing only in strength or frequency share it; the
         strength itself is read per line, and matters only for naltrexone."""
-        pairs = self._tokens(text)
-        kept = self._kept_numbers
-        key = tuple((w, seg) if not w[0].isdigit() or w in kept else ("#", seg) for w, seg in pairs)
-        stage = self._match(key)
-        strength = _strength_mg(pairs) if stage[4] else None
-        return self._assembled(key, strength)
+        key = self._key(text)
+        plain = self._plain(key)
+        if plain is not None:
+            return plain
+        return self._assembled(key, _strength_mg(self._tokens(text)))
+
+    def _plain_uncached(self, key: tuple[tuple[str, int], ...]) -> Recognition | None:
+        """The recognition of a key that names no naltrexone (its strength is never read, so
+        one lookup answers every line with this key), or None for a naltrexone key."""
+        if self._match(key)[4]:
+            return None
+        return self._assembled_uncached(key, None)
 
     def _match_uncached(self, key: tuple[tuple[str, int], ...]) -> _Stage:
         tokens = [_Token(w, seg) for w, seg in key]
