@@ -321,7 +321,6 @@ _RAW_TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _LEXER = re.compile(rf"({_SEPARATORS.pattern})|({_RAW_TOKEN.pattern})")
 _SPLIT_GLUED = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-_LEXEME_MEMO = 50_000
 _UNIT_FACTOR = {"mg": Decimal(1), "milligram": Decimal(1), "milligrams": Decimal(1)}
 _UNIT_FACTOR |= {u: Decimal("0.001") for u in ("mcg", "ug", "microgram", "micrograms")}
 _UNIT_FACTOR |= {u: Decimal(1000) for u in ("g", "gm", "gram", "grams")}
@@ -508,11 +507,7 @@ class Recogniser:
         self._match = lru_cache(maxsize=16_384)(self._match_uncached)
         self._assembled = lru_cache(maxsize=16_384)(self._assembled_uncached)
         self._plain = lru_cache(maxsize=16_384)(self._plain_uncached)
-        # Token-level memo (raw word -> masked tokens): a clinic's words are few even when
-        # every line is new; masked numbers are not stored, and the memo stops growing at
-        # _LEXEME_MEMO words (unseen words are then split per line, with the same result).
-        self._lexemes: dict[str, tuple[str, ...]] = {}
-        self.medication = lru_cache(maxsize=16_384)(self._medication)
+        self._coded = lru_cache(maxsize=16_384)(self._medication)
 
     def _class(self, klass: str, where: str) -> MedClass:
         if klass not in self.classes:
@@ -545,38 +540,25 @@ class Recogniser:
         """The matching key of a line: its (token, segment) pairs with every number that no
         name or marker uses masked as "#", so lines differing only in strength share it.
 
-        Why not `_tokens` then a mask: a line the recogniser has never seen (a per-patient
-        strength makes every chart line new) is still made of known words, so each word's
-        split and mask come from a token-level memo (a plain dict: its lookup is cheaper than
-        any call) and the key is built in one pass."""
+        Same tokens as `_tokens`, built in one pass with the common case (a plain word) tested
+        first: a line the recogniser has never seen (a per-patient strength makes every chart
+        line new) pays only for this pass and one memo lookup."""
         key: list[tuple[str, int]] = []
         segment = 0
-        memo = self._lexemes
+        first, kept = self._first_tokens, self._kept_numbers
         for sep, raw in _LEXER.findall(_normalise(text)):
             if sep:
                 segment += 1
-                continue
-            masked = memo.get(raw)
-            if masked is None:
-                masked = self._lexeme(raw)
-                if len(memo) < _LEXEME_MEMO and masked != ("#",):
-                    memo[raw] = masked  # per-line strengths are not kept
-            if len(masked) == 1:
-                key.append((masked[0], segment))
-            else:
-                key += [(m, segment) for m in masked]
+            elif raw.isalpha():
+                key.append((raw, segment))
+            elif raw in first or _NUMBER.fullmatch(raw):
+                key.append((raw if raw in kept or not raw[0].isdigit() else "#", segment))
+            else:  # glued: oxycodone5mg, q6h
+                key += [
+                    (t if t in kept or not t[0].isdigit() else "#", segment)
+                    for t in _SPLIT_GLUED.findall(raw)
+                ]
         return tuple(key)
-
-    def _lexeme(self, raw: str) -> tuple[str, ...]:
-        """The tokens of one raw word, numbers no name uses masked as "#": a glued strength
-        ("oxycodone5mg", "q6h") is split unless the glued word is itself a name's first token
-        ("df118")."""
-        if raw.isalpha() or raw in self._first_tokens or _NUMBER.fullmatch(raw):
-            toks = [raw]
-        else:
-            toks = _SPLIT_GLUED.findall(raw)
-        kept = self._kept_numbers
-        return tuple(t if not t[0].isdigit() or t in kept else "#" for t in toks)
 
     def says_nothing(self, text: str) -> bool:
         """True for a line that records no medication at all ("none", "no current meds")."""
@@ -818,10 +800,15 @@ class Recogniser:
             )
         return key
 
-    def _medication(self, name: str, codes: tuple[Coding, ...] = ()) -> Recognition:
-        """Recognise a medication line and its codes; codes win, text can only add risk.
+    def medication(self, name: str, codes: tuple[Coding, ...] = ()) -> Recognition:
+        """Recognise a medication line and its codes (memoised per distinct name and codes).
 
-        Called as `medication` (memoised per distinct name and codes)."""
+        A line without codes is its text's recognition, so it goes straight to the `text`
+        memo: a second memo over the same lines would only add a miss per new line."""
+        return self._coded(name, codes) if codes else self.text(name)
+
+    def _medication(self, name: str, codes: tuple[Coding, ...] = ()) -> Recognition:
+        """Recognise a medication line and its codes; codes win, text can only add risk."""
         from_text = self.text(name) if not codes else self._text_with_displays(name, codes)
         coded = self.codes(codes) if codes else ()
         if not coded:
