@@ -499,6 +499,7 @@ class Recogniser:
             self._single_by_len.setdefault(len(name), []).append(name)
         self._single_owner = {k[0]: v[0] for k, v in self._names.items() if len(k) == 1}
         self._first_tokens = {k[0] for k in self._names}
+        self._fuzzy_choices = lru_cache(maxsize=None)(self._fuzzy_choices_uncached)
         self.ldn_max_mg = ev.dosing.general.maximum_mg.max
         # Bounded memos: a clinic has a few thousand distinct lines; larger caches only add
         # objects for the garbage collector to walk when every line is new.
@@ -668,11 +669,7 @@ class Recogniser:
         """
         cutoff = 85.0 if len(token) >= 7 else 83.0
         spread = 2 if len(token) <= 13 else 3
-        choices = [
-            c
-            for n in range(len(token) - spread, len(token) + spread + 1)
-            for c in self._single_by_len.get(n, ())
-        ]
+        choices = self._fuzzy_choices(len(token), spread)
         hits = process.extract(
             token,
             choices,
@@ -692,6 +689,15 @@ class Recogniser:
             if self._concern_of(other) != best_concern:
                 return f"'{token}' could be '{best}' or '{other}'"
         return best, float(score)
+
+    def _fuzzy_choices_uncached(self, length: int, spread: int) -> tuple[str, ...]:
+        """The single-word names within `spread` letters of `length`, shortest first (as
+        `_fuzzy` scores them). Memoised: rebuilding the list cost more than scoring it."""
+        return tuple(
+            c
+            for n in range(length - spread, length + spread + 1)
+            for c in self._single_by_len.get(n, ())
+        )
 
     def _concern_of(self, name: str) -> frozenset[Concern]:
         return frozenset(self.ingredients[i].concern for i in self._single_owner[name])
