@@ -499,6 +499,7 @@ class Recogniser:
             self._single_by_len.setdefault(len(name), []).append(name)
         self._single_owner = {k[0]: v[0] for k, v in self._names.items() if len(k) == 1}
         self._first_tokens = {k[0] for k in self._names}
+        self._fuzzy_choices = lru_cache(maxsize=None)(self._fuzzy_choices_uncached)
         self.ldn_max_mg = ev.dosing.general.maximum_mg.max
         # Bounded memos: a clinic has a few thousand distinct lines; larger caches only add
         # objects for the garbage collector to walk when every line is new.
@@ -506,7 +507,8 @@ class Recogniser:
         self.codes = lru_cache(maxsize=4_096)(self._codes)
         self._match = lru_cache(maxsize=16_384)(self._match_uncached)
         self._assembled = lru_cache(maxsize=16_384)(self._assembled_uncached)
-        self.medication = lru_cache(maxsize=16_384)(self._medication)
+        self._plain = lru_cache(maxsize=16_384)(self._plain_uncached)
+        self._coded = lru_cache(maxsize=16_384)(self._medication)
 
     def _class(self, klass: str, where: str) -> MedClass:
         if klass not in self.classes:
@@ -535,6 +537,30 @@ class Recogniser:
                 out += [(t, segment) for t in _SPLIT_GLUED.findall(raw)]
         return out
 
+    def _key(self, text: str) -> tuple[tuple[str, int], ...]:
+        """The matching key of a line: its (token, segment) pairs with every number that no
+        name or marker uses masked as "#", so lines differing only in strength share it.
+
+        Same tokens as `_tokens`, built in one pass with the common case (a plain word) tested
+        first: a line the recogniser has never seen (a per-patient strength makes every chart
+        line new) pays only for this pass and one memo lookup."""
+        key: list[tuple[str, int]] = []
+        segment = 0
+        first, kept = self._first_tokens, self._kept_numbers
+        for sep, raw in _LEXER.findall(_normalise(text)):
+            if sep:
+                segment += 1
+            elif raw.isalpha():
+                key.append((raw, segment))
+            elif raw in first or _NUMBER.fullmatch(raw):
+                key.append((raw if raw in kept or not raw[0].isdigit() else "#", segment))
+            else:  # glued: oxycodone5mg, q6h
+                key += [
+                    (t if t in kept or not t[0].isdigit() else "#", segment)
+                    for t in _SPLIT_GLUED.findall(raw)
+                ]
+        return tuple(key)
+
     def says_nothing(self, text: str) -> bool:
         """True for a line that records no medication at all ("none", "no current meds")."""
         words = [w for w, _ in self._tokens(text)]
@@ -546,12 +572,18 @@ class Recogniser:
         """Recognise one line. Numbers that no name or marker uses are masked before the
         (memoised) matching, so lines differing only in strength or frequency share it; the
         strength itself is read per line, and matters only for naltrexone."""
-        pairs = self._tokens(text)
-        kept = self._kept_numbers
-        key = tuple((w, seg) if not w[0].isdigit() or w in kept else ("#", seg) for w, seg in pairs)
-        stage = self._match(key)
-        strength = _strength_mg(pairs) if stage[4] else None
-        return self._assembled(key, strength)
+        key = self._key(text)
+        plain = self._plain(key)
+        if plain is not None:
+            return plain
+        return self._assembled(key, _strength_mg(self._tokens(text)))
+
+    def _plain_uncached(self, key: tuple[tuple[str, int], ...]) -> Recognition | None:
+        """The recognition of a key that names no naltrexone (its strength is never read, so
+        one lookup answers every line with this key), or None for a naltrexone key."""
+        if self._match(key)[4]:
+            return None
+        return self._assembled_uncached(key, None)
 
     def _match_uncached(self, key: tuple[tuple[str, int], ...]) -> _Stage:
         tokens = [_Token(w, seg) for w, seg in key]
@@ -637,11 +669,7 @@ class Recogniser:
         """
         cutoff = 85.0 if len(token) >= 7 else 83.0
         spread = 2 if len(token) <= 13 else 3
-        choices = [
-            c
-            for n in range(len(token) - spread, len(token) + spread + 1)
-            for c in self._single_by_len.get(n, ())
-        ]
+        choices = self._fuzzy_choices(len(token), spread)
         hits = process.extract(
             token,
             choices,
@@ -661,6 +689,15 @@ class Recogniser:
             if self._concern_of(other) != best_concern:
                 return f"'{token}' could be '{best}' or '{other}'"
         return best, float(score)
+
+    def _fuzzy_choices_uncached(self, length: int, spread: int) -> tuple[str, ...]:
+        """The single-word names within `spread` letters of `length`, shortest first (as
+        `_fuzzy` scores them). Memoised: rebuilding the list cost more than scoring it."""
+        return tuple(
+            c
+            for n in range(length - spread, length + spread + 1)
+            for c in self._single_by_len.get(n, ())
+        )
 
     def _concern_of(self, name: str) -> frozenset[Concern]:
         return frozenset(self.ingredients[i].concern for i in self._single_owner[name])
@@ -769,10 +806,15 @@ class Recogniser:
             )
         return key
 
-    def _medication(self, name: str, codes: tuple[Coding, ...] = ()) -> Recognition:
-        """Recognise a medication line and its codes; codes win, text can only add risk.
+    def medication(self, name: str, codes: tuple[Coding, ...] = ()) -> Recognition:
+        """Recognise a medication line and its codes (memoised per distinct name and codes).
 
-        Called as `medication` (memoised per distinct name and codes)."""
+        A line without codes is its text's recognition, so it goes straight to the `text`
+        memo: a second memo over the same lines would only add a miss per new line."""
+        return self._coded(name, codes) if codes else self.text(name)
+
+    def _medication(self, name: str, codes: tuple[Coding, ...] = ()) -> Recognition:
+        """Recognise a medication line and its codes; codes win, text can only add risk."""
         from_text = self.text(name) if not codes else self._text_with_displays(name, codes)
         coded = self.codes(codes) if codes else ()
         if not coded:
