@@ -318,6 +318,13 @@ def test_unrecognised_medication_asks_the_clinician(line: str) -> None:
     assert a.status == "eligible_with_cautions"
 
 
+@pytest.mark.parametrize("line", ["LDN 4.5 mg / zorblax", "naltrexone 1.5 mg + aaa"])
+def test_unread_part_of_a_naltrexone_line_is_not_dropped(line: str) -> None:
+    """The naltrexone is read; the other part may be an opioid, so the clinician is asked."""
+    codes = {f.code for f in _med_findings(_screen({"name": line}))}
+    assert "UNRECOGNISED_MEDICATION" in codes
+
+
 @pytest.mark.parametrize("line", ["none", "No current medications", "nil", "N/A"])
 def test_a_line_saying_none_is_not_a_medication(line: str) -> None:
     assert _med_findings(_screen({"name": line})) == []

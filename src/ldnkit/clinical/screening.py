@@ -83,7 +83,9 @@ def _medication_findings(patient: Patient, on: date, ev: Evidence) -> list[Findi
             found = _naltrexone_finding(ev, med, rec, on, ldn_max)
             if found is not None:
                 out.append(found)
-            continue
+            if rec.recognised:
+                continue
+            # "LDN/xyz": the naltrexone is read, the rest is not, and the rest may be an opioid.
         if not rec.recognised:
             if not rec.ingredients and rec_of.says_nothing(med.name):
                 continue  # "none", "no current medications": nothing to screen
