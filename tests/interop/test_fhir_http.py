@@ -19,9 +19,8 @@ from fastapi import Depends, FastAPI, Header, Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from ldnkit.errors import Forbidden, LdnkitError
-from ldnkit.interop import fhir_common as fc
-from ldnkit.interop.fhir_records import StoreRecords
-from ldnkit.interop.fhir_routes import make_fhir_router
+from ldnkit.interop.fhir import common as fc
+from ldnkit.interop.fhir.records import StoreRecords
 from ldnkit.store import create_store_engine, upgrade
 from ldnkit.store.repositories import (
     add_diary_entries,
@@ -33,6 +32,7 @@ from ldnkit.store.repositories import (
     save_plan,
 )
 from ldnkit.store.repositories.diary import diary as stored_diary
+from ldnkit.web.routes.fhir import make_fhir_router
 from tests.interop.server import serve
 
 TODAY = dt.date(2026, 6, 1)
