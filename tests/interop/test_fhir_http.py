@@ -3,7 +3,7 @@ export imported into a fresh database gives back the same diary and plan (twice:
 
 The web app's access dependencies are stood in for by `_Access` below (same rules: a clinician
 reaches only their own patients, a patient only themselves, only the clinician may import);
-the lead mounts the real ones (see `fhir_routes` docstring).
+the lead mounts the real ones (see the `ldnkit.web.routes.fhir` docstring).
 """
 
 from __future__ import annotations

@@ -76,8 +76,9 @@ class FhirRoute(APIRoute):
             except Forbidden as exc:
                 return _outcome(403, "error", "forbidden", str(exc))
             except LdnkitError as exc:
-                # The web app's NotAuthenticated (it lives in the web shell, so it is known
-                # here by name); any other ldnkit error goes to the app's handlers.
+                # NotAuthenticated, known by name so that stand-in access rules (the tests'
+                # `make_fhir_router` callers) may raise their own; any other ldnkit error goes
+                # to the app's handlers.
                 if type(exc).__name__ == "NotAuthenticated":
                     return _outcome(401, "error", "login", str(exc))
                 raise
