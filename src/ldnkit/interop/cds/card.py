@@ -58,6 +58,8 @@ def make_card(
     ev: Evidence,
     suggestions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """A card whose uuid is stable for (hook call, code), citing and linking its sources;
+    without suggestions it offers override reasons."""
     cited, links, first = _cite(sources, ev)
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ldnkit:{hook_instance}:{code}")),

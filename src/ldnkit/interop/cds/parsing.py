@@ -127,6 +127,7 @@ def bundle_resources(value: Any, where: str) -> list[dict[str, Any]]:
 
 
 def prefetch_resources(prefetch: dict[str, Any], key: str, rtype: str) -> list[dict[str, Any]]:
+    """The resources of type `rtype` under a prefetch key (one resource or a Bundle)."""
     value = prefetch.get(key)
     if isinstance(value, dict) and value.get("resourceType") == rtype:
         return [value]
@@ -142,6 +143,7 @@ def _bounds(dosage: dict[str, Any]) -> tuple[dt.date | None, dt.date | None]:
 
 
 def order_start(res: dict[str, Any]) -> dt.date | None:
+    """The first day an order's dosage schedule names, if any."""
     starts = [s for d in _dosages(res) if (s := _bounds(d)[0]) is not None]
     return min(starts) if starts else None
 
@@ -160,6 +162,8 @@ def _is_naltrexone(res: dict[str, Any], ev: Evidence) -> bool:
 
 
 def is_ldn(res: dict[str, Any], ev: Evidence) -> bool:
+    """Low-dose naltrexone (by form, else by a dose within the LDN maximum; an order without a
+    dose counts, for safety)."""
     rec = recognition(res, ev)
     if not _is_naltrexone(res, ev) or rec.form in ("naltrexone_depot", "standard_naltrexone"):
         return False
