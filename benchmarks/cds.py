@@ -64,7 +64,8 @@ def sign(key: Any, aud: str) -> str:
 def make_app(directory: Path) -> Any:
     """The server side: the CDS router, the no-op baseline, and the no-op behind the JWT check."""
     from ldnkit.interop.cds_auth import CdsClients, CdsVerifier
-    from ldnkit.interop.cds_routes import (
+    from ldnkit.store import create_store_engine, upgrade
+    from ldnkit.web.routes.cds_hooks import (
         CdsGuard,
         DatabaseStore,
         engine_writer,
@@ -72,7 +73,6 @@ def make_app(directory: Path) -> Any:
         router,
         token_id_writer,
     )
-    from ldnkit.store import create_store_engine, upgrade
 
     engine = create_store_engine(f"sqlite:///{directory / 'cds.db'}")
     upgrade(engine)

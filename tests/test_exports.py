@@ -17,13 +17,16 @@ import pytest
 import ldnkit
 from ldnkit.errors import LdnkitError
 
-# The packages whose `__init__` re-exports a public API (web, interop, cli have their own owners).
+# The packages whose `__init__` re-exports a public API (web, cli and the rest of interop have
+# their own owners).
 PACKAGES = (
     "ldnkit",
     "ldnkit.analytics",
     "ldnkit.clinical",
     "ldnkit.diagrams",
     "ldnkit.evidence",
+    "ldnkit.interop.cds",
+    "ldnkit.interop.fhir",
     "ldnkit.pharmacology",
     "ldnkit.report",
     "ldnkit.research",

@@ -10,12 +10,12 @@ module). Classes defined in another module name it; catch the base, raise the le
     LdnkitError
     ├── ValidationError                 input that breaks a rule; names the field (a ValueError)
     │   ├── ImpossibleInput             input that cannot be true (also an UnsafeToStart)
-    │   └── FhirInvalid                 ldnkit.interop.fhir_common
+    │   └── FhirInvalid                 ldnkit.interop.fhir.common
     ├── EvidenceError                   the evidence base itself is inconsistent
     ├── NotFound                        a named protocol, patient or table does not exist
     ├── Forbidden                       the caller may not see or change this record
     ├── UnsafeToStart                   screening forbids starting LDN on that date
-    ├── PrefetchMissing                 ldnkit.interop.cds
+    ├── PrefetchMissing                 ldnkit.interop.cds.parsing
     ├── NotAuthenticated                ldnkit.web.auth_errors
     │   └── InvalidCredentials          ldnkit.web.accounts
     ├── LockedOut                       ldnkit.web.auth_errors

@@ -26,7 +26,7 @@ from ldnkit.clinical.instruments import (
 from ldnkit.clinical.titration import plan_for_patient
 from ldnkit.errors import NotFound, ValidationError
 from ldnkit.evidence import default_evidence
-from ldnkit.interop.fhir_common import validate_resource
+from ldnkit.interop.fhir.common import validate_resource
 
 FICTIONAL = Path(__file__).parent / "data" / "fictional_instruments.yaml"
 SHIPPED = {i.id: i for i in shipped_instruments()}

@@ -19,8 +19,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import Engine
 
 from ldnkit.interop.cds_auth import CdsClients, CdsVerifier
-from ldnkit.interop.cds_routes import CdsGuard, DatabaseStore, engine_writer
 from ldnkit.store import create_store_engine, upgrade
+from ldnkit.web.routes.cds_hooks import CdsGuard, DatabaseStore, engine_writer
 
 ISSUER = "https://ehr.test.example"
 

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from markdown_it import MarkdownIt
 
-from ldnkit.interop.cds_routes import CdsGuard, DatabaseStore, cds_today, engine_writer
-from ldnkit.interop.cds_routes import router as cds_router
+from ldnkit.web.routes.cds_hooks import CdsGuard, DatabaseStore, cds_today, engine_writer
+from ldnkit.web.routes.cds_hooks import router as cds_router
 from tests.interop import hooks as h
 from tests.interop.cds_keys import EhrClient, guard_for, replay_engine
 from tests.interop.server import serve

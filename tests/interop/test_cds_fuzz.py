@@ -89,7 +89,7 @@ def _export() -> dict[str, Any]:
     from ldnkit.clinical.models import PlanOptions
     from ldnkit.clinical.titration import plan_for_patient
     from ldnkit.inputs import load_patient
-    from ldnkit.interop.fhir_export import export_bundle
+    from ldnkit.interop.fhir.export import export_bundle
 
     patient = load_patient("src/ldnkit/examples/fibromyalgia.yaml")
     plan = plan_for_patient(
@@ -116,7 +116,7 @@ EXPORT = _export()
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**6), json_values)
 def test_no_bundle_makes_the_import_fail(pick, value):
-    from ldnkit.interop.fhir_import import diary_from_bundle, patient_from_bundle, plan_from_bundle
+    from ldnkit.interop.fhir.reading import diary_from_bundle, patient_from_bundle, plan_from_bundle
 
     body = copy.deepcopy(EXPORT)
     paths = _paths(body)[1:]

@@ -18,10 +18,10 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from ldnkit.evidence import default_evidence
-from ldnkit.interop import fhir_common as fc
-from ldnkit.interop.cds_routes import cds_today
-from ldnkit.interop.cds_routes import router as cds_router
+from ldnkit.interop.fhir import common as fc
 from ldnkit.store.repositories import cds as cds_store
+from ldnkit.web.routes.cds_hooks import cds_today
+from ldnkit.web.routes.cds_hooks import router as cds_router
 from tests.interop import hooks as h
 from tests.interop.cds_keys import EhrClient, guard_for, replay_engine
 from tests.interop.server import serve
@@ -226,7 +226,7 @@ def _pain_history(start: dt.date, before: int, after: int, days: int = 10) -> tu
 def _titrating_order(start: dt.date) -> dict:
     """An ldnkit-style LDN order: 1.5 -> 3 -> 4.5 mg every 14 days (a previous export)."""
     from ldnkit.clinical.titration import titration_plan
-    from ldnkit.interop.fhir_export import medication_request
+    from ldnkit.interop.fhir.export import medication_request
 
     plan = titration_plan("fibromyalgia", start, patient_id=h.PATIENT_ID)
     return medication_request(plan, {"reference": f"Patient/{h.PATIENT_ID}"}, rid="ldn-plan")

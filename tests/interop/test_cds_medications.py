@@ -6,7 +6,7 @@ import datetime as dt
 
 from ldnkit.clinical.screening import screen
 from ldnkit.interop import cds
-from ldnkit.interop.fhir_import import medication_from_resource, patient_from_bundle
+from ldnkit.interop.fhir.reading import medication_from_resource, patient_from_bundle
 from tests.interop import hooks as h
 
 TODAY = dt.date(2026, 5, 4)

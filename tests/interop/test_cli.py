@@ -10,7 +10,7 @@ from pathlib import Path
 from pypdf import PdfReader
 
 from ldnkit.cli import main
-from ldnkit.interop.fhir_common import validate_bundle
+from ldnkit.interop.fhir.common import validate_bundle
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "src/ldnkit/examples/fibromyalgia.yaml")
 

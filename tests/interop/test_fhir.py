@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 
 from ldnkit.errors import ValidationError
-from ldnkit.interop import fhir_common as fc
-from ldnkit.interop.fhir_export import export_bundle
-from ldnkit.interop.fhir_import import (
+from ldnkit.interop.fhir import common as fc
+from ldnkit.interop.fhir.export import export_bundle
+from ldnkit.interop.fhir.reading import (
     diary_from_bundle,
     new_entries,
     patient_from_bundle,

@@ -3,7 +3,7 @@ export imported into a fresh database gives back the same diary and plan (twice:
 
 The web app's access dependencies are stood in for by `_Access` below (same rules: a clinician
 reaches only their own patients, a patient only themselves, only the clinician may import);
-the lead mounts the real ones (see `fhir_routes` docstring).
+the lead mounts the real ones (see the `ldnkit.web.routes.fhir` docstring).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from fastapi import Depends, FastAPI, Header, Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from ldnkit.errors import Forbidden, LdnkitError
-from ldnkit.interop import fhir_common as fc
-from ldnkit.interop.fhir_records import StoreRecords
-from ldnkit.interop.fhir_routes import make_fhir_router
+from ldnkit.interop.fhir import common as fc
+from ldnkit.interop.fhir.records import StoreRecords
 from ldnkit.store import create_store_engine, upgrade
 from ldnkit.store.repositories import (
     add_diary_entries,
@@ -33,6 +32,7 @@ from ldnkit.store.repositories import (
     save_plan,
 )
 from ldnkit.store.repositories.diary import diary as stored_diary
+from ldnkit.web.routes.fhir import make_fhir_router
 from tests.interop.server import serve
 
 TODAY = dt.date(2026, 6, 1)

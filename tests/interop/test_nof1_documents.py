@@ -10,8 +10,8 @@ from decimal import Decimal
 import numpy as np
 from pypdf import PdfReader
 
-from ldnkit.interop.fhir_common import validate_bundle
-from ldnkit.interop.fhir_nof1 import trial_bundle
+from ldnkit.interop.fhir.common import validate_bundle
+from ldnkit.interop.fhir.nof1 import trial_bundle
 from ldnkit.interop.nof1_documents import report_pdf
 from ldnkit.research.nof1 import Nof1Settings, build_report, design_trial, fit, series_from_diary
 

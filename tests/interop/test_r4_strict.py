@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from ldnkit.interop.fhir_export import export_bundle
+from ldnkit.interop.fhir.export import export_bundle
 from tests.interop import hooks as h
 
 R4_PYTHON = os.environ.get("LDNKIT_FHIR_R4_PYTHON")

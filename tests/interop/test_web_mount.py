@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from ldnkit.clinical.diary import DiaryEntry
 from ldnkit.clinical.titration import titration_plan
-from ldnkit.interop import fhir_common as fc
-from ldnkit.interop.web_mount import interop_routers
+from ldnkit.interop.fhir import common as fc
 from ldnkit.store import create_store_engine, upgrade
 from ldnkit.store import repositories as repo
 from ldnkit.web import WebSettings, create_app
+from ldnkit.web.main import interop_routers
 from tests.interop import hooks as h
 from tests.interop.cds_keys import EhrClient
 from tests.interop.server import serve

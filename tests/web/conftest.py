@@ -133,7 +133,7 @@ def running_clinic(
     overrides.setdefault("trusted_proxies", "127.0.0.1")  # as behind a TLS-terminating proxy
     settings = WebSettings(database_url=url, secret_key="test-secret", today=TODAY, **overrides)
     if interop:
-        from ldnkit.interop.web_mount import interop_routers
+        from ldnkit.web.main import interop_routers
 
         app = create_app(settings, extra_routers=interop_routers(settings))
     else:

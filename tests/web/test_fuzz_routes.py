@@ -57,8 +57,8 @@ def _walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
 
 
 def _all_routes() -> list[tuple[str, str]]:
-    from ldnkit.interop.web_mount import interop_routers
     from ldnkit.web import WebSettings, create_app
+    from ldnkit.web.main import interop_routers
 
     settings = WebSettings(database_url="sqlite://", secret_key="x", cds_open_sandbox=True)
     app = create_app(settings, extra_routers=interop_routers(settings))

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ldnkit.interop.fhir_common import validate_bundle
-from ldnkit.interop.fhir_export import export_bundle
-from ldnkit.interop.fhir_records import StoreRecords
+from ldnkit.interop.fhir.common import validate_bundle
+from ldnkit.interop.fhir.export import export_bundle
+from ldnkit.interop.fhir.records import StoreRecords
 from ldnkit.store import create_store_engine
 from ldnkit.store.models import AuditEvent, InstrumentResponseRow
 from ldnkit.web.db import Database

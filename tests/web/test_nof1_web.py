@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ldnkit.interop.fhir_common import validate_bundle
+from ldnkit.interop.fhir.common import validate_bundle
 from ldnkit.store import create_store_engine
 from ldnkit.store import nof1_trials as svc
 from ldnkit.store import repositories as repo

@@ -106,8 +106,8 @@ def export_cmd(
     output: Path = _OUTPUT,
 ) -> None:
     """A FHIR R4 Bundle: patient, conditions, LDN order, plan, findings, diary Observations."""
-    from ldnkit.interop.fhir_common import validate_bundle
-    from ldnkit.interop.fhir_export import bundle_json, export_bundle
+    from ldnkit.interop.fhir.common import validate_bundle
+    from ldnkit.interop.fhir.export import bundle_json, export_bundle
 
     patient = load_patient(patient_file)
     plan = _plan(patient, start, protocol, surgery, capsules, liquid)
@@ -129,7 +129,7 @@ def read_cmd(
     today: str = typer.Option(None, "--today", help="Reject entries after this date"),
 ) -> None:
     """What importing a Bundle would bring: diary days and the plan (nothing is stored)."""
-    from ldnkit.interop.fhir_import import diary_from_bundle, plan_from_bundle
+    from ldnkit.interop.fhir.reading import diary_from_bundle, plan_from_bundle
 
     day = parse_date("--today", today) if today is not None else dt.date.today()
     try:
@@ -215,11 +215,10 @@ def serve_cmd(
     import uvicorn
     from fastapi import FastAPI
 
-    from ldnkit.interop.cds_routes import engine_writer, router
-    from ldnkit.interop.web_mount import cds_guard
     from ldnkit.store import create_store_engine, upgrade
     from ldnkit.web.app import body_rules
     from ldnkit.web.body_limit import BodyLimit
+    from ldnkit.web.routes.cds_hooks import cds_guard, engine_writer, router
     from ldnkit.web.settings import WebSettings
 
     settings = WebSettings()

@@ -21,14 +21,11 @@ def _print_logins(console: Console, url: str) -> None:
 
 
 def full_app(settings: Any = None) -> Any:
-    """The served product: the web app with the FHIR, CDS Hooks and document routers mounted.
+    """The served product (`ldnkit.web.main.served_app`); this name is kept for callers of
+    the old factory path `ldnkit.cli.web:full_app`."""
+    from ldnkit.web.main import served_app
 
-    Module-level so `uvicorn --workers N` can import it as a factory.
-    """
-    from ldnkit.interop.web_mount import interop_routers
-    from ldnkit.web import WebSettings, create_app
-
-    return create_app(settings or WebSettings(), extra_routers=interop_routers())
+    return served_app(settings)
 
 
 def register(app: typer.Typer) -> None:
@@ -72,6 +69,7 @@ def register(app: typer.Typer) -> None:
 
         from ldnkit.store import upgrade
         from ldnkit.web import WebSettings
+        from ldnkit.web.main import FACTORY, served_app
 
         settings = WebSettings()
         if upgrade_db:
@@ -81,7 +79,7 @@ def register(app: typer.Typer) -> None:
             # by one worker is refused by the next. Workers inherit the environment.
             os.environ["LDNKIT_SECRET_KEY"] = settings.resolved_secret().decode()
         uvicorn.run(
-            "ldnkit.cli.web:full_app" if workers > 1 else full_app(settings),
+            FACTORY if workers > 1 else served_app(settings),
             factory=workers > 1,
             workers=workers,
             host=host,

@@ -18,7 +18,7 @@ it as `Authorization: Bearer <jwt>`. This module checks it:
 
 All cryptography is PyJWT's (with `cryptography`); this module only decides what to ask it.
 The checks are a pure function of the token, the allow-list, the replay store and the URL;
-the HTTP shell (`cds_routes`) supplies those.
+the HTTP shell (`ldnkit.web.routes.cds_hooks`) supplies those.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from ldnkit.web import errors, writes
 from ldnkit.web.accounts import Accounts
 from ldnkit.web.body_limit import BodyLimit, BodyRule
 from ldnkit.web.db import Database
-from ldnkit.web.deps import TTLCache, csrf_protect
+from ldnkit.web.deps import TTLCache, csrf_protect, optional_user
 from ldnkit.web.routes import (
     admin,
     auth,
@@ -222,7 +222,7 @@ def create_app(
     def swagger_docs() -> HTMLResponse:
         return HTMLResponse(_DOCS_PAGE)
 
-    errors.install(app)
+    errors.install(app, page_user=optional_user)
     for module in RESOURCES:
         app.include_router(module.api)
         app.include_router(module.pages)

@@ -13,6 +13,7 @@ past validation are mapped to 409/422 here as a last line of defence.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -56,9 +57,8 @@ async def _page_user(request: Request) -> None:
     Why: a 404 for an unknown path runs no route dependency; without this the page would
     offer "Log in" to someone who is logged in (issue 15, item 9).
     """
-    if getattr(request.state, "user", None) is None:
-        from ldnkit.web.deps import optional_user
-
+    optional_user = getattr(request.app.state, "page_user", None)
+    if getattr(request.state, "user", None) is None and optional_user is not None:
         try:
             await optional_user(request, request.app.state.db)
         except Exception:  # an error page must render even if the session cannot be read
@@ -170,8 +170,13 @@ async def _http(request: Request, exc: StarletteHTTPException) -> Response:
     return response
 
 
-def install(app: FastAPI) -> None:
-    """Register every handler; routes never translate errors themselves."""
+def install(app: FastAPI, page_user: Callable[..., Awaitable[Any]] | None = None) -> None:
+    """Register every handler; routes never translate errors themselves.
+
+    `page_user` (the access rules' `optional_user`, handed in by the app factory so this
+    module does not import `deps`, which imports it) resolves the account for error pages.
+    """
+    app.state.page_user = page_user
     app.add_exception_handler(ValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]

@@ -7,9 +7,10 @@ clinician open them from the menu. The clinic's name and phone come from the set
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ldnkit.errors import Forbidden, NotFound
@@ -17,12 +18,15 @@ from ldnkit.interop.documents import (
     KINDS,
     Clinic,
     document_view,
+    to_html,
     to_pdf,
     without_inline_citations,
 )
 from ldnkit.store import repositories as repo
+from ldnkit.store.models import Clinician as ClinicianRow
 from ldnkit.web import services
 from ldnkit.web.deps import CurrentUser, Db, InScope
+from ldnkit.web.routes.fhir import Records
 from ldnkit.web.templating import render
 
 api = APIRouter(prefix="/api/patients/{patient_id}", tags=["documents"])
@@ -83,3 +87,45 @@ def document_pdf(
             "Cache-Control": "no-store",
         },
     )
+
+
+def plan_documents() -> APIRouter:
+    """The JSON-API twin, mounted with the interop routers by `ldnkit.web.main`:
+    `/api/patients/{patient_id}/documents/{kind}?format=pdf|html` gives the handout, wallet
+    card or prescription of the current plan to whoever may see the patient; the handout links
+    the plan's `.ics` page."""
+    router = APIRouter(tags=["documents"])
+
+    @router.get(
+        "/api/patients/{patient_id}/documents/{kind}",
+        response_class=Response,
+        summary="Handout, wallet card or compounding prescription of the current plan",
+    )
+    async def document(
+        kind: Literal["handout", "wallet_card", "prescription"],
+        request: Request,
+        ref: InScope,
+        records: Records,
+        db: Db,
+        format: Literal["pdf", "html"] = "pdf",
+    ) -> Response:
+        rec = await run_in_threadpool(records.care_record, ref.id)
+        if rec.plan is None:
+            raise NotFound("plan for patient", str(ref.id))
+        with db.read() as session:
+            doctor = session.get(ClinicianRow, ref.clinician_id)
+            clinic = Clinic(clinician=doctor.name if doctor else "your prescriber")
+        calendar = str(request.base_url).rstrip("/") + f"/patients/{ref.id}/plan.ics"
+        view = document_view(kind, rec.plan, rec.patient, clinic, calendar_url=calendar)
+        if format == "html":
+            return Response(to_html(view), media_type="text/html; charset=utf-8")
+        data = await run_in_threadpool(to_pdf, view)
+        name = f"ldn-{kind.replace('_', '-')}.pdf"
+        return Response(
+            data,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
+
+    assert set(KINDS) == {"handout", "wallet_card", "prescription"}
+    return router

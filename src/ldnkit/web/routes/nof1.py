@@ -321,7 +321,7 @@ def api_report_pdf(trial: TrialScope, user: CurrentUser, db: Db) -> Response:
 def api_fhir(trial: TrialScope, user: CurrentUser, db: Db) -> dict[str, Any]:
     """The trial as a FHIR R4 Bundle (ResearchStudy, ResearchSubject, Observations); arms are
     named only after unblinding (reading the list then is audited)."""
-    from ldnkit.interop.fhir_nof1 import trial_bundle
+    from ldnkit.interop.fhir.nof1 import trial_bundle
 
     def job(s: Any) -> dict[str, Any]:
         row = trials.get_trial(s, trial.id)

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from ldnkit.interop import fhir_common as fc
+from ldnkit.interop.fhir import common as fc
 from ldnkit.research.nof1 import Allocation, Nof1Design
 
 __all__ = ["SYS_NOF1", "trial_bundle"]

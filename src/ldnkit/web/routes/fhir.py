@@ -1,34 +1,25 @@
 """FHIR REST endpoints: `GET /fhir/Patient/{patient_id}/$everything` and `POST` import.
 
-Built by `make_fhir_router(...)`, which takes the web app's access dependencies, so these routes
-obey exactly the same rules as the rest of the app (a clinician reaches only their patients, a
-patient only themselves; only the patient's clinician may import). With the web app:
-
-    from ldnkit.interop.fhir_records import StoreRecords
-    from ldnkit.interop.fhir_routes import make_fhir_router
-    from ldnkit.web import deps
-
-    def records(db=Depends(deps.get_db)):
-        return StoreRecords(db.read, db.write)
-
-    def actor(user=Depends(deps.current_user)):
-        return user.actor
+`router()` is the served one, wired to the web app's access rules (`ldnkit.web.deps`): a
+clinician reaches only their patients, a patient only themselves; only the patient's clinician
+may import. `ldnkit.web.main` mounts it. `make_fhir_router(...)` builds the same routes over
+any access dependencies and storage (tests use it with their own):
 
     app.include_router(make_fhir_router(
-        records=records, read_patient=deps.patient_in_scope,
-        write_patient=deps.clinician_patient, actor=actor, today=deps.today))
+        records=records, read_patient=read, write_patient=write, actor=actor, today=today))
 
 `read_patient`/`write_patient` must read the path parameter `patient_id` and return an object
 with `.id` (the web app's `PatientRef`). Errors are FHIR OperationOutcomes: 400 for input that
-is not valid FHIR, 422 for valid FHIR breaking an ldnkit rule, 401/403/404 for access.
+is not valid FHIR, 422 for valid FHIR breaking an ldnkit rule, 401/403/404 for access. The
+payloads themselves are built and read by `ldnkit.interop.fhir`.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the routes built in `make_fhir_router` annotate
+# their parameters with aliases local to it, which FastAPI must see evaluated.
 import datetime as dt
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -37,16 +28,18 @@ from fastapi.routing import APIRoute
 from ldnkit import jsonbounds
 from ldnkit.clinical.models import Medication
 from ldnkit.errors import Forbidden, LdnkitError, NotFound, UnsafeToStart, ValidationError
-from ldnkit.interop import fhir_common as fc
-from ldnkit.interop.cds import core_medication
-from ldnkit.interop.fhir_export import export_bundle
-from ldnkit.interop.fhir_import import (
+from ldnkit.interop.fhir import common as fc
+from ldnkit.interop.fhir.export import export_bundle
+from ldnkit.interop.fhir.reading import (
     check_subject,
     diary_from_bundle,
+    medication_from_resource,
     order_plan,
     plan_from_bundle,
 )
-from ldnkit.interop.fhir_records import ImportSummary, PatientRecords
+from ldnkit.interop.fhir.records import ImportSummary, PatientRecords, StoreRecords
+from ldnkit.web import deps
+from ldnkit.web.deps import CurrentUser, Db
 
 FHIR_JSON = "application/fhir+json"
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -83,8 +76,9 @@ class FhirRoute(APIRoute):
             except Forbidden as exc:
                 return _outcome(403, "error", "forbidden", str(exc))
             except LdnkitError as exc:
-                # The web app's NotAuthenticated (it lives in the web shell, so it is known
-                # here by name); any other ldnkit error goes to the app's handlers.
+                # NotAuthenticated, known by name so that stand-in access rules (the tests'
+                # `make_fhir_router` callers) may raise their own; any other ldnkit error goes
+                # to the app's handlers.
                 if type(exc).__name__ == "NotAuthenticated":
                     return _outcome(401, "error", "login", str(exc))
                 raise
@@ -131,7 +125,7 @@ def _bundle_medications(bundle: dict[str, Any]) -> list[Medication]:
             "MedicationStatement",
         ):
             continue
-        med = core_medication(res)
+        med = medication_from_resource(res)
         if med is not None and "naltrexone" not in med.name.lower():
             out.append(med)
     return out
@@ -159,6 +153,11 @@ def make_fhir_router(
 ) -> APIRouter:
     """The FHIR router, wired to the app's access rules and storage (all FastAPI dependencies)."""
     router = APIRouter(prefix="/fhir", route_class=FhirRoute, tags=["fhir"])
+    ReadRef = Annotated[Any, Depends(read_patient)]
+    WriteRef = Annotated[Any, Depends(write_patient)]
+    Store = Annotated[PatientRecords, Depends(records)]
+    Actor = Annotated[str, Depends(actor)]
+    Day = Annotated[dt.date, Depends(today)]
 
     @router.get(
         "/Patient/{patient_id}/$everything",
@@ -167,8 +166,8 @@ def make_fhir_router(
     )
     def everything(
         request: Request,
-        ref: Any = Depends(read_patient),
-        store: PatientRecords = Depends(records),
+        ref: ReadRef,
+        store: Store,
     ) -> Response:
         rec = store.care_record(ref.id)
         base = base_url or str(request.base_url).rstrip("/") + "/fhir"
@@ -191,10 +190,10 @@ def make_fhir_router(
     )
     async def import_bundle(
         request: Request,
-        ref: Any = Depends(write_patient),
-        store: PatientRecords = Depends(records),
-        who: str = Depends(actor),
-        day: dt.date = Depends(today),
+        ref: WriteRef,
+        store: Store,
+        who: Actor,
+        day: Day,
         source_patient: str | None = Query(
             default=None,
             min_length=1,
@@ -233,3 +232,26 @@ def make_fhir_router(
         return Response(json.dumps(_summary_outcome(summary)), media_type=FHIR_JSON)
 
     return router
+
+
+def web_records(db: Db) -> PatientRecords:
+    """The store, through the web app's read sessions and group-commit writer."""
+    return StoreRecords(db.read, db.write)
+
+
+Records = Annotated[PatientRecords, Depends(web_records)]
+
+
+def web_actor(user: CurrentUser) -> str:
+    return user.actor
+
+
+def router() -> APIRouter:
+    """The served FHIR router: the web app's access rules, its database, its date."""
+    return make_fhir_router(
+        records=web_records,
+        read_patient=deps.patient_in_scope,
+        write_patient=deps.clinician_patient,
+        actor=web_actor,
+        today=deps.today,
+    )

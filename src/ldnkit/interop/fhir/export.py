@@ -14,7 +14,7 @@ What goes where:
   the dose as components) and one per side effect (severity as SNOMED CT).
 - DetectedIssue per screening finding (severity, message, sources as the authority).
 - Observations for completed instruments (PEG-3, PGIC, a clinic's own), LOINC-coded where
-  codes exist (`ldnkit.interop.fhir_instruments`).
+  codes exist (`ldnkit.interop.fhir.instruments`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ldnkit.clinical.models import Assessment, Patient, Plan, PlanStep, fmt_mg
 from ldnkit.evidence import Evidence, default_evidence
-from ldnkit.interop import fhir_common as fc
+from ldnkit.interop.fhir import common as fc
 from ldnkit.interop.ical import plan_to_ics
 
 if TYPE_CHECKING:
@@ -431,7 +431,7 @@ def export_bundle(
         resources += diary_observations(entry, patient.id, refs, ev)
     if instrument_responses:
         from ldnkit.clinical.instruments import shipped_instruments
-        from ldnkit.interop.fhir_instruments import instrument_observation
+        from ldnkit.interop.fhir.instruments import instrument_observation
 
         known = (
             instruments if instruments is not None else {i.id: i for i in shipped_instruments(ev)}

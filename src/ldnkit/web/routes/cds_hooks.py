@@ -1,13 +1,19 @@
 """CDS Hooks 2.0 HTTP endpoints: discovery, service calls and feedback, as one APIRouter.
 
-Mount with `app.include_router(ldnkit.interop.cds_routes.router)` and set
-`app.state.cds_guard` to a `CdsGuard` (`interop.web_mount` does both for the web app). A CDS
-client (the EHR) is not a user of the web app: it authenticates every service and feedback
-call with the signed JWT the CDS Hooks 2.0 specification requires (`interop.cds_auth`); a call
-without a valid one gets 401. Only an explicit open sandbox (`CdsGuard(open_sandbox=True)`,
-logged loudly) skips that, for local trials. Discovery stays open, as the specification has
-it. The service reads only the request's context and prefetch and never calls the EHR's FHIR
-server back.
+`mounted()` is the served router: under `/api` (the CDS base URL is
+`https://HOST/api`, so discovery is `/api/cds-services`), with the app's `CdsGuard` built on
+first use from the web settings and stored in the app's database; `ldnkit.web.main` mounts it.
+Under `/api` because the web app's CSRF rule exempts cookie-less `/api` calls, and a CDS client
+(the EHR's server) sends no browser cookies. `router` is the bare one (`ldnkit cds serve` and
+tests mount it with their own `app.state.cds_guard`).
+
+A CDS client (the EHR) is not a user of the web app: it authenticates every service and
+feedback call with the signed JWT the CDS Hooks 2.0 specification requires
+(`ldnkit.interop.cds_auth`), checked against `LDNKIT_CDS_CLIENTS`; a call without a valid one
+gets 401. Only an explicit open sandbox (`CdsGuard(open_sandbox=True)`,
+`LDNKIT_CDS_OPEN_SANDBOX=1`, logged loudly) skips that, for local trials. Discovery stays open,
+as the specification has it. The service reads only the request's context and prefetch and
+never calls the EHR's FHIR server back; the cards come from `ldnkit.interop.cds`.
 
 Errors follow the spec, not the web app's: a malformed request is 400 with the field and the
 reason, a missing prefetch 412, an unknown service 404, all as JSON.
@@ -19,8 +25,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import yaml
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -31,9 +38,10 @@ from sqlalchemy.orm import Session
 from ldnkit import jsonbounds
 from ldnkit.errors import Forbidden, NotFound, ValidationError
 from ldnkit.interop import cds
-from ldnkit.interop.cds_auth import CdsAuthError, CdsClaims, CdsVerifier
+from ldnkit.interop.cds_auth import CdsAuthError, CdsClaims, CdsClients, CdsVerifier
 from ldnkit.store import create_store_engine
 from ldnkit.store.repositories import cds as cds_store
+from ldnkit.web.settings import WebSettings
 
 log = logging.getLogger("ldnkit.interop.cds")
 
@@ -201,6 +209,9 @@ async def _json_body(request: Request) -> Any:
         raise ValidationError("(body)", str(exc)) from None
 
 
+CdsToday = Annotated[dt.date, Depends(cds_today)]
+Guard = Annotated[CdsGuard, Depends(get_guard)]
+
 router = APIRouter(route_class=CdsRoute, tags=["cds-hooks"])
 
 
@@ -214,8 +225,8 @@ def discovery() -> dict[str, Any]:
 async def call_service(
     service_id: str,
     request: Request,
-    today: dt.date = Depends(cds_today),
-    guard: CdsGuard = Depends(get_guard),
+    today: CdsToday,
+    guard: Guard,
 ) -> Any:
     await guard.authenticate(request, service_id)
     body = await _json_body(request)
@@ -228,7 +239,7 @@ async def call_service(
 
 
 @router.post("/cds-services/{service_id}/feedback", summary="Card feedback")
-async def feedback(service_id: str, request: Request, guard: CdsGuard = Depends(get_guard)) -> Any:
+async def feedback(service_id: str, request: Request, guard: Guard) -> Any:
     """Accepts the spec's feedback body and stores it; answers 200 with an empty object."""
     claims = await guard.authenticate(request, service_id, feedback=True)
     if service_id not in cds.SERVICES:
@@ -238,3 +249,54 @@ async def feedback(service_id: str, request: Request, guard: CdsGuard = Depends(
     await run_in_threadpool(guard.store.add_feedback, service_id, client, items)
     log.info("cds feedback", extra={"service": service_id, "items": len(items)})
     return JSONResponse({})
+
+
+def cds_guard(settings: Any, db: Any) -> CdsGuard:
+    """The CDS routes' guard from the web settings, storing into the app's database.
+
+    Raises ValueError when neither clients nor the open sandbox are configured.
+    """
+    store = DatabaseStore(db.write, token_id_writer(settings.url()))
+    if settings.cds_open_sandbox:
+        return CdsGuard(store=store, open_sandbox=True, base_url=settings.cds_base_url or None)
+    if not settings.cds_clients:
+        raise ValueError(
+            "no CDS clients configured: set LDNKIT_CDS_CLIENTS to the allow-list file "
+            "(or LDNKIT_CDS_OPEN_SANDBOX=1 for a local trial)"
+        )
+    verifier = CdsVerifier(
+        CdsClients.from_file(settings.cds_clients), store, leeway=settings.cds_clock_skew_s
+    )
+    return CdsGuard(store=store, verifier=verifier, base_url=settings.cds_base_url or None)
+
+
+async def _install_guard(request: Request) -> None:
+    """Build the app's CdsGuard on first use (it needs the app's database)."""
+    state = request.app.state
+    if getattr(state, "cds_guard", None) is None:
+        try:
+            state.cds_guard = cds_guard(state.settings, state.db)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            log.error("CDS Hooks: %s", exc)
+            state.cds_guard = None
+
+
+def check_clients(settings: WebSettings) -> None:
+    """At start-up: a broken CDS client list fails now rather than on the first call (as a
+    ValidationError naming `LDNKIT_CDS_CLIENTS`), and an open sandbox or no clients is logged."""
+    if settings.cds_clients:
+        try:
+            CdsClients.from_file(settings.cds_clients)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise ValidationError("LDNKIT_CDS_CLIENTS", str(exc)) from None
+    elif settings.cds_open_sandbox:
+        log.warning("CDS Hooks open sandbox: service calls will not be authenticated")
+    else:
+        log.warning("CDS Hooks: no LDNKIT_CDS_CLIENTS; every service call will be refused")
+
+
+def mounted() -> APIRouter:
+    """The served CDS router: `router` under `/api`, its guard built from the app's settings."""
+    cds = APIRouter(prefix="/api", dependencies=[Depends(_install_guard)])
+    cds.include_router(router)
+    return cds

@@ -28,8 +28,8 @@ from ldnkit.clinical.models import Coding, Medication, Patient, Plan, PlanStep
 from ldnkit.errors import ValidationError
 from ldnkit.evidence import Evidence, default_evidence
 from ldnkit.inputs import parse_model
-from ldnkit.interop import fhir_common as fc
-from ldnkit.interop.fhir_export import SCALE_COMPONENTS
+from ldnkit.interop.fhir import common as fc
+from ldnkit.interop.fhir.export import SCALE_COMPONENTS
 from ldnkit.yamlio import load_json
 
 _USABLE_STATUS = {"final", "amended", "corrected"}
@@ -72,12 +72,6 @@ def _entries(bundle: Any) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def _codes(concept: Any) -> set[tuple[str | None, str | None]]:
-    if not isinstance(concept, dict):
-        return set()
-    return {(c.get("system"), c.get("code")) for c in concept.get("coding") or []}
-
-
 def _day(res: dict[str, Any], where: str) -> dt.date:
     text = res.get("effectiveDateTime") or (res.get("effectivePeriod") or {}).get("start")
     if not isinstance(text, str) or len(text) < 10:
@@ -106,7 +100,7 @@ def _pain_value(res: dict[str, Any], where: str) -> int:
 
 def _component(res: dict[str, Any], name: str) -> dict[str, Any] | None:
     for comp in res.get("component") or []:
-        if (fc.SYS_DIARY_FIELD, name) in _codes(comp.get("code")):
+        if (fc.SYS_DIARY_FIELD, name) in fc.codes(comp.get("code")):
             return comp
     return None
 
@@ -139,7 +133,7 @@ def diary_from_bundle(
         if res.get("resourceType") != "Observation":
             continue
         where = f"entry[{i}].resource"
-        codes = _codes(res.get("code"))
+        codes = fc.codes(res.get("code"))
         is_pain = (fc.LOINC, fc.LOINC_PAIN) in codes
         effect = next((c for s, c in codes if s == fc.SYS_SIDE_EFFECT), None)
         if not is_pain and effect is None:
@@ -153,7 +147,7 @@ def diary_from_bundle(
         if is_pain:
             pains[day] = (res, where)
         else:
-            coding = _codes(res.get("valueCodeableConcept"))
+            coding = fc.codes(res.get("valueCodeableConcept"))
             severity = next(
                 (
                     _SEVERITY_BY_SNOMED[c]
@@ -227,7 +221,7 @@ def plan_from_bundle(bundle: Any) -> Plan | None:
             (i, r)
             for i, r in entries
             if r.get("resourceType") == "DocumentReference"
-            and (fc.SYS_DOCUMENT, "ldn-plan") in _codes(r.get("type"))
+            and (fc.SYS_DOCUMENT, "ldn-plan") in fc.codes(r.get("type"))
         ),
         None,
     )
@@ -315,29 +309,9 @@ def medication_codings(concept: Any) -> tuple[Coding, ...]:
     return tuple(out)
 
 
-def _concept_text(concept: Any) -> str:
-    if not isinstance(concept, dict):
-        return ""
-    if concept.get("text"):
-        return str(concept["text"])
-    return " ".join(str(c.get("display") or "") for c in concept.get("coding") or []).strip()
-
-
 def medication_name(res: dict[str, Any]) -> str:
     """A medication's name as written in a MedicationRequest/Statement (text, else displays)."""
-    name = _concept_text(res.get("medicationCodeableConcept"))
-    if not name and isinstance(res.get("medicationReference"), dict):
-        name = str(res["medicationReference"].get("display") or "")
-    return name.strip()
-
-
-def _fhir_date(value: Any) -> dt.date | None:
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
+    return fc.medication_text(res).strip()
 
 
 def dosages(res: dict[str, Any]) -> list[dict[str, Any]]:
@@ -364,14 +338,14 @@ def dose_mg(dosage: dict[str, Any]) -> Decimal | None:
 def _last_dose(res: dict[str, Any]) -> dt.date | None:
     if res.get("resourceType") == "MedicationStatement":
         period = res.get("effectivePeriod") or {}
-        return _fhir_date(period.get("end")) or _fhir_date(res.get("effectiveDateTime"))
+        return fc.fhir_date(period.get("end")) or fc.fhir_date(res.get("effectiveDateTime"))
     ends = []
     for d in dosages(res):
         b = ((d.get("timing") or {}).get("repeat") or {}).get("boundsPeriod") or {}
-        if (end := _fhir_date(b.get("end"))) is not None:
+        if (end := fc.fhir_date(b.get("end"))) is not None:
             ends.append(end)
     validity = ((res.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end")
-    if (v := _fhir_date(validity)) is not None:
+    if (v := fc.fhir_date(validity)) is not None:
         ends.append(v)
     return max(ends) if ends else None
 
@@ -426,7 +400,7 @@ def patient_from_bundle(bundle: Any) -> Patient | None:
     conditions = []
     for _, r in entries:
         if r.get("resourceType") == "Condition":
-            code = next((c for s, c in _codes(r.get("code")) if s == fc.SYS_CONDITION), None)
+            code = next((c for s, c in fc.codes(r.get("code")) if s == fc.SYS_CONDITION), None)
             if code:
                 conditions.append({"code": code})
     medications = [

@@ -10,6 +10,7 @@ when a pydantic-1 environment is named in `LDNKIT_FHIR_R4_PYTHON` (see docs/inte
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -101,6 +102,45 @@ def to_decimal(value: Any, where: str = "value") -> Decimal:
     if not out.is_finite():
         raise FhirInvalid(where, f"not a finite number: {value!r}")
     return out
+
+
+def codes(concept: Any) -> set[tuple[str | None, str | None]]:
+    """The (system, code) pairs of a CodeableConcept; empty for anything that is not one.
+
+    The one reader of incoming codes (import, CDS prefetch): lenient, since incoming resources
+    are read by shape and a missing or malformed concept simply matches nothing."""
+    if not isinstance(concept, dict):
+        return set()
+    return {(c.get("system"), c.get("code")) for c in concept.get("coding") or []}
+
+
+def concept_text(concept: Any) -> str:
+    """A CodeableConcept's words: its text, else its codings' displays joined."""
+    if not isinstance(concept, dict):
+        return ""
+    if concept.get("text"):
+        return str(concept["text"])
+    return " ".join(str(c.get("display") or "") for c in concept.get("coding") or []).strip()
+
+
+def medication_text(res: dict[str, Any]) -> str:
+    """A MedicationRequest/Statement's medication as written (concept text, else the
+    reference's display), unstripped; empty when it names none."""
+    name = concept_text(res.get("medicationCodeableConcept"))
+    if not name and isinstance(res.get("medicationReference"), dict):
+        name = str(res["medicationReference"].get("display") or "")
+    return name
+
+
+def fhir_date(value: Any) -> dt.date | None:
+    """The calendar day of a FHIR date or dateTime string (its first ten characters); None
+    for a partial date ("2024-05"), a non-string or a malformed one."""
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
 
 
 def validate_resource(resource: dict[str, Any], where: str = "resource") -> Any:

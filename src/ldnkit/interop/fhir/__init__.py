@@ -1,19 +1,27 @@
 """FHIR R4 in one import: export a patient's LDN care as a Bundle, read Bundles back.
 
-The work lives in `fhir_export`, `fhir_import` and `fhir_common` (one job each); this module
-gathers their public names, as the issue and the docs call it `ldnkit.interop.fhir`.
+Modules, one job each:
+
+- `common`: code systems, identifiers, validation and the one reader of incoming codes;
+- `export`: a patient's care as a Bundle; `instruments`: questionnaire scores as Observations;
+- `reading`: Bundles and EHR resources back into core models (diary, plan, patient, orders);
+- `records`: the typed storage interface the FHIR REST routes read and write through;
+- `nof1`: an N-of-1 trial as a ResearchStudy Bundle.
+
+This package gathers their public names, as the issue and the docs call it
+`ldnkit.interop.fhir`. The HTTP routes live in the web shell (`ldnkit.web.routes.fhir`).
 """
 
 from __future__ import annotations
 
-from ldnkit.interop.fhir_common import (
+from ldnkit.interop.fhir.common import (
     FHIR_VERSION,
     LOINC_PAIN,
     FhirInvalid,
     validate_bundle,
     validate_resource,
 )
-from ldnkit.interop.fhir_export import (
+from ldnkit.interop.fhir.export import (
     bundle_json,
     diary_observations,
     dosage,
@@ -21,7 +29,7 @@ from ldnkit.interop.fhir_export import (
     medication_request,
     patient_resource,
 )
-from ldnkit.interop.fhir_import import (
+from ldnkit.interop.fhir.reading import (
     DiaryImport,
     MergePlan,
     diary_from_bundle,

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ldnkit.clinical.instruments import Instrument
-from ldnkit.interop import fhir_common as fc
+from ldnkit.interop.fhir import common as fc
 
 SYS_INSTRUMENT = "urn:ldnkit:instrument"
 SYS_INSTRUMENT_ITEM = "urn:ldnkit:instrument-item"

@@ -21,7 +21,7 @@ from ldnkit.clinical.diary import DiaryEntry
 from ldnkit.clinical.models import Assessment, Medication, Patient, Plan
 from ldnkit.clinical.plan_safety import check_imported_plan
 from ldnkit.inputs import parse_model
-from ldnkit.interop.fhir_import import DiaryImport, new_entries
+from ldnkit.interop.fhir.reading import DiaryImport, new_entries
 from ldnkit.store.models import Assessment as AssessmentRow
 from ldnkit.store.repositories import (
     add_diary_entries,
