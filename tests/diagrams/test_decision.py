@@ -105,3 +105,13 @@ def test_todays_advice_path_stops_at_the_rule_that_applied() -> None:
             assert node.value == "no"
     assert d.node(f"action-{fired[0].__name__.lstrip('_')}").highlight
     assert "Fibromyalgia" in d.node("titration-protocol").label
+
+
+def test_a_cds_link_path_from_codes_and_rule_alone() -> None:
+    """The path a CDS card's link asks for: fired screening codes and the advice rule."""
+    d = decision_diagram(default_evidence(), codes=["OPIOID_WASHOUT", "NOPE"], rule="escalate")
+    assert d.node("check-medications").highlight and d.node("out-defer").highlight
+    assert "not yet" in (d.node("status").value or "")
+    fired = [fn for fn in RULES if "escalate" in fn.rule_names]  # type: ignore[attr-defined]
+    assert d.node(f"action-{fired[0].__name__.lstrip('_')}").highlight
+    assert d.node("rule-not_started").value == "no"

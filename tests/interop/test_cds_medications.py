@@ -78,3 +78,32 @@ def test_unrecognised_chart_medication_gets_a_warning_card() -> None:
     warnings = [c for c in out["cards"] if c["indicator"] == "warning"]
     assert len(warnings) == 1 and "zorblax" in warnings[0]["detail"]
     assert "Medication not recognised" in warnings[0]["summary"]
+
+
+def test_cards_link_to_the_decision_path_of_this_case() -> None:
+    """Issue 18: each card links to the decision diagram with the rules that fired (no patient
+    data in the link); the status card names today's advice rule."""
+    nal = h.med_request("nal", "naltrexone 4.5 mg", dose_mg=4.5, start=TODAY)
+    oxy = h.med_request("oxy", "oxycodone, as needed", status="active")
+    body = h.order_select(nal, medications=(oxy,))
+    out = cds.cards("ldn-order-select", body, TODAY, app_url="https://ldn.example/")
+    (card,) = out["cards"]
+    (link,) = [x for x in card["links"] if "decision" in x["url"]]
+    assert link["url"].startswith("https://ldn.example/evidence/decision?codes=")
+    assert "ACTIVE_OPIOID" in link["url"] and "oxycodone" not in link["url"]
+    assert not any(
+        "decision" in x["url"]
+        for c in cds.cards("ldn-order-select", body, TODAY)["cards"]
+        for x in c["links"]
+    )
+    start = TODAY - dt.timedelta(days=70)
+    ldn = h.med_request(
+        "ldn", "low dose naltrexone 4.5 mg", status="active", dose_mg=4.5, start=start
+    )
+    pains = [h.pain_obs(start - dt.timedelta(days=d), 8, d) for d in range(1, 8)]
+    pains += [h.pain_obs(TODAY - dt.timedelta(days=d), 5, 100 + d) for d in range(0, 10)]
+    view = cds.cards(
+        "ldn-patient-view", h.patient_view((ldn,), tuple(pains)), TODAY, app_url="http://a"
+    )
+    urls = [x["url"] for c in view["cards"] for x in c["links"] if "decision" in x["url"]]
+    assert urls and "rule=" in urls[0]

@@ -55,3 +55,25 @@ def test_mechanism_diagram_in_the_browser(clinic: Clinic, playwright) -> None:  
         _shot(page, "trial-n-of-1")
     finally:
         ctx.close()
+
+
+@needs_dot
+def test_decision_pages_general_case_and_patient(clinic: Clinic) -> None:
+    """Issue 18: the decision process for everyone, a CDS case's path from its link, and a
+    patient's own path for their clinician only."""
+    r = httpx.get(f"{clinic.url}/evidence/decision", timeout=30)
+    assert r.status_code == 200 and 'data-diagram="ldn-decision"' in r.text
+    case = httpx.get(
+        f"{clinic.url}/evidence/decision",
+        params={"codes": "ACTIVE_OPIOID", "rule": "hold"},
+        timeout=30,
+    )
+    assert case.status_code == 200 and "path highlighted" in case.text
+    pid = clinic.ids["patient_a"]
+    with clinic.client("dr_a") as c:
+        mine = c.get(f"/patients/{pid}/decision")
+    assert mine.status_code == 200 and "Decision path:" in mine.text
+    with clinic.client("dr_b") as c:
+        assert c.get(f"/patients/{pid}/decision").status_code in (403, 404)
+    with clinic.client("pat_a") as c:
+        assert c.get(f"/patients/{pid}/decision").status_code == 403

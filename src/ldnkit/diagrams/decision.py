@@ -13,9 +13,11 @@ patient took and shows the deciding values (the finding that fired, the rule tha
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
-from ldnkit.clinical.models import Assessment, fmt_mg
+from ldnkit.clinical.models import Assessment, Finding, fmt_mg
 from ldnkit.clinical.response import RULES, response_rules, rule_values
 from ldnkit.clinical.screening import CHECKS, check_values
 from ldnkit.diagrams.graph import Diagram, DiagramEdge, DiagramNode
@@ -46,6 +48,47 @@ def _short(text: str, width: int = _WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "..."
 
 
+@dataclass(frozen=True)
+class _RuleOnly:
+    """Today's advice known only by the rule that gave it (from a CDS card's link)."""
+
+    rule: str
+    message: str
+    reasons: list[str]
+
+
+def _rule_title(rule: str) -> str:
+    for fn in RULES:
+        if rule in getattr(fn, "rule_names", ()):
+            return f"rule {rule} applied"
+    return f"unknown rule {rule!r}"
+
+
+def _assessment_of_codes(ev: Evidence, codes: Sequence[str]) -> Assessment:
+    """An assessment holding just the named findings (unknown codes are ignored)."""
+    findings = []
+    for code in dict.fromkeys(codes):
+        if code not in ev.rules:
+            continue
+        r = ev.rule(code)
+        findings.append(
+            Finding(
+                code=code, severity=r.severity, title=r.title, message=r.title, sources=r.sources
+            )
+        )
+    severities = {f.severity for f in findings}
+    status = (
+        "contraindicated"
+        if "contraindicated" in severities
+        else "not_yet"
+        if "defer" in severities
+        else "eligible_with_cautions"
+        if "caution" in severities
+        else "eligible"
+    )
+    return Assessment(patient_id="cds", on=date.min, status=status, findings=findings)
+
+
 def _ref_link(sources: Sequence[str]) -> str | None:
     return f"/evidence/references#{sources[0]}" if sources else None
 
@@ -70,8 +113,19 @@ def decision_diagram(
     protocol_id: str | None = None,
     assessment: Assessment | None = None,
     advice: AdviceLike | None = None,
+    codes: Sequence[str] = (),
+    rule: str | None = None,
 ) -> Diagram:
-    """The whole decision path; with `assessment`/`advice`, one patient's path highlighted."""
+    """The whole decision path; with `assessment`/`advice`, one patient's path highlighted.
+
+    `codes` (screening rule codes that fired) and `rule` (today's advice rule) give the same
+    path from a CDS card's link, which carries no patient data: the deciding values shown are
+    then the rules' titles.
+    """
+    if assessment is None and codes:
+        assessment = _assessment_of_codes(ev, codes)
+    if advice is None and rule:
+        advice = _RuleOnly(rule=rule, message="", reasons=[_rule_title(rule)])
     values = check_values(ev)
     nodes: list[DiagramNode] = [
         DiagramNode(

@@ -65,6 +65,9 @@ class WebSettings(BaseSettings):
     #: The public CDS base URL (e.g. https://ldn.example.org/api) the `aud` claim must name;
     #: empty: the URL each request arrived at.
     cds_base_url: str = ""
+    #: Where clinicians' browsers reach this app (e.g. https://ldn.example.org), for links the
+    #: app puts into CDS cards and reminder mails; empty: the URL each request arrived at.
+    public_url: str = ""
     #: Clock difference tolerated between the EHR and this server for `exp` / `iat`.
     cds_clock_skew_s: int = 60
     #: The clinic printed on the patient handout and wallet card (issue 15): who to call.

@@ -86,3 +86,24 @@ def make_card(
             )
         ]
     return card
+
+
+def decision_link(
+    app_url: str, *, codes: Iterable[str] = (), rule: str | None = None
+) -> dict[str, Any]:
+    """A card link to the decision diagram with this case's path highlighted: the screening
+    rule codes that fired and today's advice rule, as query parameters (no patient data)."""
+    from urllib.parse import urlencode
+
+    query = {}
+    codes = [c for c in dict.fromkeys(codes)]
+    if codes:
+        query["codes"] = ",".join(codes)
+    if rule:
+        query["rule"] = rule
+    url = f"{app_url.rstrip('/')}/evidence/decision"
+    return {
+        "label": "Decision path (how ldnkit reached this)",
+        "url": f"{url}?{urlencode(query)}" if query else url,
+        "type": "absolute",
+    }

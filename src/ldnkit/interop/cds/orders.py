@@ -28,7 +28,7 @@ from ldnkit.clinical.screening import screen
 from ldnkit.clinical.titration import default_protocol_for, titration_plan
 from ldnkit.errors import ValidationError
 from ldnkit.evidence import Evidence, default_evidence
-from ldnkit.interop.cds.card import make_card
+from ldnkit.interop.cds.card import decision_link, make_card
 from ldnkit.interop.cds.parsing import (
     HookRequest,
     bundle_resources,
@@ -166,7 +166,12 @@ _ASK_CODES = ("UNRECOGNISED_MEDICATION", "NALTREXONE_DOSE_UNKNOWN")
 
 
 def _naltrexone_cards(
-    req: HookRequest, order: dict[str, Any], chart: _Chart, today: dt.date, ev: Evidence
+    req: HookRequest,
+    order: dict[str, Any],
+    chart: _Chart,
+    today: dt.date,
+    ev: Evidence,
+    app_url: str | None = None,
 ) -> tuple[list[dict[str, Any]], Assessment]:
     """Cards for a naltrexone order from the core's screening, and the screening itself."""
     start = max(order_start(order) or today, today)
@@ -222,6 +227,10 @@ def _naltrexone_cards(
                 ev=ev,
             )
         )
+    if app_url:
+        fired = [f.code for f in assessment.findings if f.severity != "info"]
+        for c in cards:
+            c["links"].append(decision_link(app_url, codes=fired))
     return cards, assessment
 
 
@@ -307,7 +316,11 @@ def _fixed_dose_card(
 
 
 def order_cards(
-    req: HookRequest, today: dt.date, evidence: Evidence | None = None
+    req: HookRequest,
+    today: dt.date,
+    evidence: Evidence | None = None,
+    *,
+    app_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """Cards for order-select / order-sign: opioid on LDN, naltrexone with opioids, fixed dose."""
     ev = evidence or default_evidence()
@@ -322,7 +335,7 @@ def order_cards(
             if chart.ldn:
                 cards.append(_opioid_on_ldn_card(req, order, chart, ev))
         elif rec.has_naltrexone:
-            found, assessment = _naltrexone_cards(req, order, chart, today, ev)
+            found, assessment = _naltrexone_cards(req, order, chart, today, ev, app_url)
             cards += found
             # A titration plan is offered only where starting is possible: now, or from the
             # earliest safe date screening gives; never when naltrexone is contraindicated.

@@ -17,7 +17,7 @@ from ldnkit.clinical.models import (
 )
 from ldnkit.clinical.response import Advice, ResponderStatus, advise, responder_status
 from ldnkit.evidence import Evidence, default_evidence
-from ldnkit.interop.cds.card import make_card
+from ldnkit.interop.cds.card import decision_link, make_card
 from ldnkit.interop.cds.parsing import HookRequest, is_ldn, order_start, prefetch_resources
 from ldnkit.interop.fhir import common as fc
 from ldnkit.interop.fhir.reading import (
@@ -166,7 +166,11 @@ def _responder_text(st: LdnStatus) -> tuple[str, str]:
 
 
 def patient_view_cards(
-    req: HookRequest, today: dt.date, evidence: Evidence | None = None
+    req: HookRequest,
+    today: dt.date,
+    evidence: Evidence | None = None,
+    *,
+    app_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """One LDN status card (none when the patient has no active LDN order)."""
     ev = evidence or default_evidence()
@@ -204,14 +208,17 @@ def patient_view_cards(
         sources += st.responder.sources
     if st.advice is not None:
         sources += st.advice.sources
-    return [
-        make_card(
-            req.hook_instance,
-            "LDN_STATUS",
-            summary=f"{now}{nxt}; {label}{overdue}",
-            detail="\n".join(lines),
-            indicator="warning" if st.overdue else "info",
-            sources=sources,
-            ev=ev,
+    card = make_card(
+        req.hook_instance,
+        "LDN_STATUS",
+        summary=f"{now}{nxt}; {label}{overdue}",
+        detail="\n".join(lines),
+        indicator="warning" if st.overdue else "info",
+        sources=sources,
+        ev=ev,
+    )
+    if app_url:
+        card["links"].append(
+            decision_link(app_url, rule=st.advice.rule if st.advice is not None else None)
         )
-    ]
+    return [card]

@@ -109,17 +109,25 @@ def discovery() -> dict[str, Any]:
 
 
 def cards(
-    service_id: str, body: Any, today: dt.date, evidence: Evidence | None = None
+    service_id: str,
+    body: Any,
+    today: dt.date,
+    evidence: Evidence | None = None,
+    *,
+    app_url: str | None = None,
 ) -> dict[str, Any]:
-    """The whole service call: parse, decide, answer `{"cards": [...]}`."""
+    """The whole service call: parse, decide, answer `{"cards": [...]}`.
+
+    With `app_url` (where the ldnkit web app is served), each card links to the decision
+    diagram with the path this case took highlighted."""
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound("CDS service", service_id, sorted(SERVICES))
     req = parse_request(service, body)
     try:
         if service.hook == "patient-view":
-            return {"cards": patient_view_cards(req, today, evidence)}
-        return {"cards": order_cards(req, today, evidence)}
+            return {"cards": patient_view_cards(req, today, evidence, app_url=app_url)}
+        return {"cards": order_cards(req, today, evidence, app_url=app_url)}
     except LdnkitError:
         raise
     except (AttributeError, TypeError, KeyError, ValueError, InvalidOperation) as exc:

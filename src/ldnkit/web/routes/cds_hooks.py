@@ -221,6 +221,14 @@ def discovery() -> dict[str, Any]:
     return cds.discovery()
 
 
+def _app_url(request: Request) -> str:
+    """Where the clinician's browser finds the web app: LDNKIT_PUBLIC_URL when set (behind a
+    proxy), else the URL this call arrived at."""
+    settings = getattr(request.app.state, "settings", None)
+    public = getattr(settings, "public_url", "") if settings is not None else ""
+    return (public or str(request.base_url)).rstrip("/")
+
+
 @router.post("/cds-services/{service_id}", summary="Call a CDS service")
 async def call_service(
     service_id: str,
@@ -230,7 +238,7 @@ async def call_service(
 ) -> Any:
     await guard.authenticate(request, service_id)
     body = await _json_body(request)
-    answer = cds.cards(service_id, body, today)
+    answer = cds.cards(service_id, body, today, app_url=_app_url(request))
     log.info(
         "cds call",
         extra={"service": service_id, "cards": len(answer["cards"]), "hook": body.get("hook")},

@@ -106,9 +106,20 @@ def _patient_decision_context(db: Db, patient_id: int, today: dt.date) -> dict[s
 
 
 @pages.get("/evidence/decision")
-async def decision_page(request: Request) -> Response:
-    """The whole decision process, generated from the screening checks and advice rules."""
-    return render(request, "diagram_decision.html", await run_in_threadpool(_decision_context))
+async def decision_page(request: Request, codes: str = "", rule: str = "") -> Response:
+    """The whole decision process, generated from the screening checks and advice rules.
+
+    `codes` and `rule` (from a CDS card's link) highlight one case's path."""
+    if not codes and not rule:
+        return render(request, "diagram_decision.html", await run_in_threadpool(_decision_context))
+    fired = tuple(c for c in codes.split(",") if c.strip())[:50]
+    ctx = await run_in_threadpool(_case_context, fired, rule[:64] or None)
+    return render(request, "diagram_decision.html", ctx)
+
+
+def _case_context(codes: tuple[str, ...], rule: str | None) -> dict[str, Any]:
+    diagram = decision_diagram(default_evidence(), codes=codes, rule=rule)
+    return {"diagram": diagram, "svg": _svg_or_none(diagram), "patient": None}
 
 
 @pages.get("/patients/{patient_id}/decision")
