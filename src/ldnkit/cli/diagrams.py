@@ -16,7 +16,7 @@ from ldnkit.errors import NotFound
 diagram_app = typer.Typer(help="Diagrams generated from the rules and data.", no_args_is_help=True)
 console = Console(width=140)
 
-_KINDS = ("mechanism", "trial")
+_KINDS = ("mechanism", "trial", "decision")
 
 
 def _diagrams(kind: str, name: str | None):  # type: ignore[no-untyped-def]
@@ -26,6 +26,10 @@ def _diagrams(kind: str, name: str | None):  # type: ignore[no-untyped-def]
 
     if kind == "mechanism":
         return [mechanism_diagram(default_evidence())]
+    if kind == "decision":
+        from ldnkit.diagrams.decision import decision_diagram
+
+        return [decision_diagram(default_evidence())]
     if kind == "trial":
         names = [name] if name else list(DESIGNS)
         for n in names:
@@ -49,7 +53,7 @@ def _write(diagram, out: Path) -> None:  # type: ignore[no-untyped-def]
 
 @diagram_app.command("show")
 def show_cmd(
-    kind: str = typer.Argument(..., help="mechanism or trial"),
+    kind: str = typer.Argument(..., help="mechanism, trial or decision"),
     name: str | None = typer.Argument(None, help="design name for `trial` (default: all)"),
     out: Path = typer.Option(Path("."), "-o", "--out", help="folder to write into"),
 ) -> None:
