@@ -221,12 +221,15 @@ def discovery() -> dict[str, Any]:
     return cds.discovery()
 
 
-def _app_url(request: Request) -> str:
-    """Where the clinician's browser finds the web app: LDNKIT_PUBLIC_URL when set (behind a
-    proxy), else the URL this call arrived at."""
+def _app_url(request: Request) -> str | None:
+    """Where the clinician's browser finds the web app, for the cards' decision-path link:
+    LDNKIT_PUBLIC_URL when set (behind a proxy), else the URL this call arrived at. Only an
+    https address is linked: an EHR opens card links in its clinician's browser, and a plain
+    http link would carry the case's rule codes in clear (the local demo gets no link)."""
     settings = getattr(request.app.state, "settings", None)
     public = getattr(settings, "public_url", "") if settings is not None else ""
-    return (public or str(request.base_url)).rstrip("/")
+    url = (public or str(request.base_url)).rstrip("/")
+    return url if url.startswith("https://") else None
 
 
 @router.post("/cds-services/{service_id}", summary="Call a CDS service")
