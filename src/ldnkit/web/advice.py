@@ -22,7 +22,6 @@ from ldnkit.clinical.models import Plan, fmt_mg
 from ldnkit.clinical.response import Advice, advise
 
 
-
 def _(message: str) -> str:
     """Mark patient text for extraction (`make messages`); the page translates it when shown.
 

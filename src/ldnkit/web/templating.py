@@ -58,6 +58,7 @@ def _shortdate(value: Any) -> str:
 templates.env.filters["mg"] = _mg
 templates.env.filters["longdate"] = _date
 templates.env.filters["shortdate"] = _shortdate
+templates.env.filters["monthtitle"] = i18n.month_title
 templates.env.globals["weekday_names"] = i18n.weekday_names
 templates.env.globals["language_names"] = i18n.LANGUAGE_NAMES
 
@@ -80,6 +81,11 @@ def page_language(request: Request, context: dict[str, Any]) -> str:
     return i18n.choose(chosen, request.headers.get("accept-language"))
 
 
+def request_language(request: Request) -> str:
+    """The language for a file made for this request (a calendar file, a PDF)."""
+    return page_language(request, {"user": getattr(request.state, "user", None)})
+
+
 def patient_language(
     request: Request, patient_id: int | None, context: dict[str, Any] | None = None
 ) -> str | None:
@@ -87,14 +93,19 @@ def patient_language(
     if patient_id is None:
         return None
     patient = (context or {}).get("patient")
-    if patient is not None and getattr(patient, "id", None) == patient_id:
-        if hasattr(patient, "language"):
-            return patient.language
+    if (
+        patient is not None
+        and getattr(patient, "id", None) == patient_id
+        and hasattr(patient, "language")
+    ):
+        return patient.language
     ref = request.app.state.patients.get(patient_id)
     if ref is not None and hasattr(ref, "language"):
         return ref.language
     with request.app.state.db.read() as session:
         return session.scalar(select(PatientRow.language).where(PatientRow.id == patient_id))
+
+
 templates.env.globals["label"] = lambda s: str(s or "").replace("_", " ")
 
 
@@ -202,6 +213,7 @@ FLASH: dict[tuple[str, str], str] = {
     ("plan", "saved"): "Plan saved. The patient sees the new dose from its start date.",
     ("screened", "1"): "Screening saved as a new assessment.",
     ("profile", "saved"): "Profile saved and screened again; the result is the newest assessment.",
+    ("language", "saved"): "Language saved.",
 }
 _FLASH_BY_PATH = {
     "/admin/users": {("created", "1"): "Account created."},
