@@ -96,7 +96,6 @@ def reminder_message(
         msg["From"] = sender
         msg["To"] = formataddr((given_name, to))
         msg["Message-ID"] = make_msgid(domain="ldnkit.invalid")
-        msg["Content-Language"] = lang
         body = (
             _("Hello %(name)s,") % {"name": given_name}
             + "\n\n"
@@ -109,6 +108,7 @@ def reminder_message(
             + "\n"
         )
         msg.set_content(body)
+        msg["Content-Language"] = lang  # after set_content, which resets Content-* headers
     return msg
 
 
