@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import typing
 from collections.abc import Iterator
 from decimal import Decimal
@@ -45,7 +46,8 @@ def _extracted() -> set[str]:
         options_map,
         keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)},
     ):
-        found.update([message] if isinstance(message, str) else [m for m in message if m])
+        # A plural message is keyed by its singular form.
+        found.add(message if isinstance(message, str) else message[0])
     return found
 
 
@@ -56,8 +58,15 @@ def test_every_patient_facing_message_has_a_checked_spanish_translation() -> Non
         catalog = read_po(fh, locale="es")
     missing = sorted(m for m in extracted if m not in catalog)
     assert not missing, f"not in messages.po (run `make messages`): {missing}"
+
+    def checked(m: typing.Any) -> bool:
+        forms = m.string if isinstance(m.string, tuple) else (m.string,)
+        return not m.fuzzy and all(forms)
+
     untranslated = sorted(
-        m.id for m in catalog if m.id and (not m.string or m.fuzzy) and m.id in extracted
+        str(m.id)
+        for m in catalog
+        if m.id and (m.id if isinstance(m.id, str) else m.id[0]) in extracted and not checked(m)
     )
     assert not untranslated, f"no checked Spanish msgstr: {untranslated}"
     # Placeholders must match, or a Spanish page would crash or drop the dose or date.
@@ -211,3 +220,24 @@ def test_language_form_on_the_reminders_page(site: Clinic) -> None:
             f"/patients/{pid}/language", data={"language": "browser", "csrf_token": token}
         )
         assert "Language saved." in back.text
+
+
+def test_wallet_card_and_leaflet_in_spanish_prescription_stays_english(site: Clinic) -> None:
+    from pypdf import PdfReader
+
+    pid = site.ids["patient_a"]
+    with _login(site, "pat_a", "es") as c:
+        card = c.get(f"/patients/{pid}/documents/wallet_card.pdf")
+        assert card.status_code == 200
+        pages = PdfReader(io.BytesIO(card.content)).pages
+        text = " ".join(" ".join(p.extract_text() for p in pages).split())  # lines re-joined
+        assert "Tomo naltrexona a dosis bajas (LDN)" in text
+        assert "Los analgésicos opioides pueden no funcionar" in text
+        assert "11 de noviembre de 2026" in text  # the plan's start, as a Spanish date
+        page = c.get(f"/patients/{pid}/documents")
+        assert "Su plan de naltrexona a dosis bajas (LDN)" in page.text
+        assert "Cómo y cuándo tomarla" in page.text and "al acostarse" in page.text
+    with _login(site, "dr_a", "es") as dr:
+        page = dr.get(f"/patients/{pid}/documents")
+        assert "Your low-dose naltrexone (LDN) plan" in page.text
+        assert "Su plan" not in page.text
