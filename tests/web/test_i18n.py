@@ -156,7 +156,9 @@ def test_patient_pages_follow_the_browser_and_english_stays_the_default(site: Cl
         today = en.get(f"/patients/{pid}/today")
         assert '<html lang="en">' in today.text and "Today, Wed 25 Nov 2026" in today.text
         assert today.headers["content-language"] == "en"
+        assert 'id="ldnkit-messages"' not in today.text  # English needs no message table
         en_dose = _dose(today.text)
+        assert "Next change: 4.5 mg from Wed 09 Dec 2026." in today.text
     with _login(site, "pat_a", "es-ES,es;q=0.9,en;q=0.8") as es:
         today = es.get(f"/patients/{pid}/today")
         assert '<html lang="es">' in today.text
@@ -165,11 +167,15 @@ def test_patient_pages_follow_the_browser_and_english_stays_the_default(site: Cl
         assert "Vary" in today.headers and "Accept-Language" in today.headers["vary"]
         # The same dose, written the Spanish way (a decimal comma where there is a fraction).
         assert _dose(today.text) == en_dose.replace(".", ",")
+        assert "Próximo cambio: 4,5 mg desde el 9 de diciembre de 2026." in today.text
+        assert "al acostarse" in today.text and "seguimiento" in today.text
         diary = es.get(f"/patients/{pid}/diary/new")
         assert "Diario del 25 de noviembre de 2026" in diary.text
         assert "Dolor ahora" in diary.text and "¿Tomó su dosis" in diary.text
         assert "Sueños vívidos" in diary.text and ">leve</option>" in diary.text
         assert "Pain right now" not in diary.text
+        # The offline script's messages travel with the page, in Spanish.
+        assert "anotaciones del diario guardadas" in diary.text.split('id="ldnkit-messages">')[1]
         calendar = es.get(f"/patients/{pid}/calendar")
         assert "noviembre de 2026" in calendar.text and "<th>lun</th>" in calendar.text
         assert "Mi plan" in calendar.text and "Añadir a mi calendario" in calendar.text

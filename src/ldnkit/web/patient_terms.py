@@ -40,7 +40,26 @@ VISIT_KINDS = (
 #: Why a questionnaire is due (`ldnkit.clinical.instruments.Due.reason`; "week N" is a
 #: template message of its own).
 DUE_REASONS = (N_("baseline"),)
+#: What the offline diary script (static/offline.js) says; the page hands it these in the
+#: patient's language (`offline_messages` in base.html), keyed by the English text.
+OFFLINE = (
+    N_("%(n)s diary entry saved on this phone, waiting to be sent."),
+    N_("%(n)s diary entries saved on this phone, waiting to be sent."),
+    N_("Your unsaved diary was restored."),
+    N_("Diary for %(date)s"),
+    N_("Not saved: %(error)s. Check the values and save again."),
+    N_("%(n)s diary entry sent."),
+    N_("%(n)s diary entries sent."),
+)
 #: Confirmations a patient can see after a redirect (`templating.FLASH`).
 FLASH = (N_("Saved."), N_("Language saved."))
 
-__all__ = ["DUE_REASONS", "FLASH", "SEVERITIES", "SIDE_EFFECTS", "TIMINGS", "VISIT_KINDS"]
+__all__ = [
+    "DUE_REASONS",
+    "FLASH",
+    "OFFLINE",
+    "SEVERITIES",
+    "SIDE_EFFECTS",
+    "TIMINGS",
+    "VISIT_KINDS",
+]

@@ -63,6 +63,16 @@ templates.env.globals["weekday_names"] = i18n.weekday_names
 templates.env.globals["language_names"] = i18n.LANGUAGE_NAMES
 
 
+def offline_messages() -> dict[str, str]:
+    """The offline script's messages in the page's language, keyed by their English text."""
+    from ldnkit.web.patient_terms import OFFLINE
+
+    return {m: i18n.gettext(m) for m in OFFLINE}
+
+
+templates.env.globals["offline_messages"] = offline_messages
+
+
 #: Accounts whose pages stay in English whatever the browser says (DESIGN.md: clinician
 #: pages are English; the record they work on must read the same for every colleague).
 STAFF_ROLES = frozenset({"clinician", "admin", "pharmacist"})
