@@ -189,6 +189,10 @@ def test_patient_pages_follow_the_browser_and_english_stays_the_default(site: Cl
 def test_profile_language_beats_the_browser_and_staff_pages_stay_english(site: Clinic) -> None:
     pid = site.ids["patient_a"]
     url = f"/api/patients/{pid}/language"
+    with site.client("dr_b") as other:  # not this clinician's patient
+        assert other.put(url, json={"language": "es"}).status_code == 403
+    with site.client("dr_a") as dr:  # the clinician may set it
+        assert dr.put(url, json={"language": "en"}).json() == {"language": "en"}
     with site.client("pat_a") as api:
         assert api.put(url, json={"language": "fr"}).status_code == 422
         assert api.put(url, json={"language": "es"}).json() == {"language": "es"}
