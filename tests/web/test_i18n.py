@@ -251,3 +251,14 @@ def test_wallet_card_and_leaflet_in_spanish_prescription_stays_english(site: Cli
         page = dr.get(f"/patients/{pid}/documents")
         assert "Your low-dose naltrexone (LDN) plan" in page.text
         assert "Su plan" not in page.text
+
+
+def test_words_from_data_are_translated_as_is_even_with_a_percent_sign() -> None:
+    """`value|t` is plain gettext: Jinja's newstyle `_()` would %-format evidence text such as
+    "aim for 30-50% less pain" and fail the page."""
+    from ldnkit.web.templating import templates
+
+    tpl = templates.env.from_string("{{ note|t }} · {{ effect|t }}")
+    with i18n.use("es"):
+        out = tpl.render(note="aim for 30-50% less pain", effect="Nausea")
+    assert out == "aim for 30-50% less pain · Náuseas"

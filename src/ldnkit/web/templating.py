@@ -60,6 +60,9 @@ templates.env.filters["longdate"] = _date
 templates.env.filters["shortdate"] = _shortdate
 templates.env.filters["monthtitle"] = i18n.month_title
 templates.env.globals["weekday_names"] = i18n.weekday_names
+# `value|t` translates a word that comes from data (a side effect, a timing, advice text):
+# plain gettext, never %-formatted, so a "%" in evidence text cannot break the page.
+templates.env.filters["t"] = i18n.gettext
 templates.env.globals["language_names"] = i18n.LANGUAGE_NAMES
 
 
