@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench bench-web browser-deps diagram-deps clean venv screenshots
+.PHONY: run test lint format bench bench-web browser-deps diagram-deps clean venv screenshots messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ bench-web: $(STAMP)
 ## make screenshots: the phone and desktop screenshots in docs/img/web/ (docs/web.md shows them).
 screenshots: $(STAMP) browser-deps
 	$(BIN)/python -m tests.web.screenshots
+
+## make messages: extract the patient-facing text (babel.cfg) and merge it into the Spanish
+## catalogue; translate the new empty msgstr entries (tests/web/test_i18n.py fails until then).
+## No compile step: ldnkit.i18n compiles the .po in memory at start-up.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --project ldnkit -o src/ldnkit/locale/messages.pot .
+	$(BIN)/pybabel update -i src/ldnkit/locale/messages.pot -d src/ldnkit/locale -D messages -l es --width 100 --ignore-obsolete --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache test-artifacts

@@ -59,6 +59,18 @@ def main() -> None:
                     page.click("[data-testid=save-diary]")
                     page.screenshot(path=str(OUT / "phone-diary-error.png"))
                 ctx.close()
+            spanish_pages(p, clinic.url, pid)
+
+
+def spanish_pages(p, url: str, pid: int) -> None:  # type: ignore[no-untyped-def]
+    """The patient's diary and Today page on a phone whose browser asks for Spanish."""
+    ctx = _context(p, locale="es-ES", **PHONE)
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    login(page, url, USERS["patient"])
+    for name, path in (("phone-diary-es", "diary/new"), ("phone-today-es", "today")):
+        page.goto(f"{url}/patients/{pid}/{path}")
+        page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    ctx.close()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ the document ends with the reference list. Pure: no clock, no I/O (bytes/strings
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections.abc import Iterable
@@ -34,8 +35,13 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
+from ldnkit import i18n
 from ldnkit.clinical.models import Patient, Plan, fmt_mg
 from ldnkit.evidence import Evidence, default_evidence
+
+#: The patient's documents are written in the language `ldnkit.i18n.use` sets (English by
+#: default); the prescription is the pharmacist's and is always produced in English.
+_ = i18n.gettext
 
 Kind = Literal["handout", "wallet_card", "prescription"]
 KINDS: tuple[Kind, ...] = ("handout", "wallet_card", "prescription")
@@ -74,11 +80,22 @@ class DocumentView:
 
 
 def _when(timing: str) -> str:
-    return "at bedtime" if timing == "bedtime" else "in the morning"
+    return _("at bedtime") if timing == "bedtime" else _("in the morning")
+
+
+def _mg(d: Decimal) -> str:
+    """A dose number in the document's language ("1.5" / "1,5"); English is `fmt_mg`."""
+    return fmt_mg(d) if i18n.current() == i18n.DEFAULT else i18n.format_mg(d)
+
+
+def _day(d: dt.date) -> str:
+    """A date in the document's language: ISO in English (as before), "1 de diciembre de
+    2026" in Spanish."""
+    return d.isoformat() if i18n.current() == i18n.DEFAULT else i18n.format_long_date(d)
 
 
 def _dose(d: Decimal) -> str:
-    return f"{fmt_mg(d)} mg" if d > 0 else "none (hold)"
+    return _("%(dose)s mg") % {"dose": _mg(d)} if d > 0 else _("none (hold)")
 
 
 def _refs(ids: Iterable[str], ev: Evidence) -> list[str]:
@@ -95,20 +112,21 @@ def _per_dose(plan: Plan) -> dict[int, str]:
     for d in plan.dispensing:
         if d.form == "capsule":
             n = d.units_per_dose or 1
-            out[d.step_index] = (
-                f"{n} x {fmt_mg(d.strength_mg or Decimal(0))} mg capsule{'s' if n > 1 else ''}"
-            )
+            out[d.step_index] = i18n.ngettext(
+                "%(n)s x %(mg)s mg capsule", "%(n)s x %(mg)s mg capsules", n
+            ) % {"n": n, "mg": _mg(d.strength_mg or Decimal(0))}
         else:
-            out[d.step_index] = (
-                f"{fmt_mg(d.ml_per_dose or Decimal(0))} mL of {fmt_mg(d.mg_per_ml or Decimal(0))} mg/mL"
-            )
+            out[d.step_index] = _("%(ml)s mL of %(mg)s mg/mL") % {
+                "ml": _mg(d.ml_per_dose or Decimal(0)),
+                "mg": _mg(d.mg_per_ml or Decimal(0)),
+            }
     return out
 
 
 def _name(patient: Patient | None, plan: Plan) -> str:
     if patient is not None and patient.name:
         return patient.name
-    return f"patient {plan.patient_id or ''}".strip()
+    return (_("patient") + f" {plan.patient_id or ''}").strip()
 
 
 def handout_view(
@@ -123,14 +141,14 @@ def handout_view(
     ev = evidence or default_evidence()
     c = clinic or Clinic()
     per_dose = _per_dose(plan)
-    rows = [["From", "To", "Dose", "When", "How to measure"]]
+    rows = [[_("From"), _("To"), _("Dose"), _("When"), _("How to measure")]]
     for s in plan.steps:
         rows.append(
             [
-                s.start.isoformat(),
-                s.end.isoformat(),
+                _day(s.start),
+                _day(s.end),
                 _dose(s.dose_mg),
-                _when(s.timing) if s.dose_mg > 0 else "do not take",
+                _when(s.timing) if s.dose_mg > 0 else _("do not take"),
                 per_dose.get(s.index, "-"),
             ]
         )
@@ -138,73 +156,108 @@ def handout_view(
     se = ev.side_effects
     first = plan.steps[0]
     take = Section(
-        "How and when to take it",
+        _("How and when to take it"),
         bullets=[
-            f"Take your dose once a day {_when(first.timing)}, at about the same time every day, "
-            f"starting on {plan.start.isoformat()}." + _cite(plan.sources),
-            f"The dose goes up step by step, every {plan.interval_days} days, to "
-            f"{fmt_mg(plan.target_mg)} mg; do not go above the dose in the table."
+            _(
+                "Take your dose once a day %(when)s, at about the same time every day, "
+                "starting on %(date)s."
+            )
+            % {"when": _when(first.timing), "date": _day(plan.start)}
             + _cite(plan.sources),
-            "LDN is made for you by a compounding pharmacy; it is not sold at these strengths."
+            _(
+                "The dose goes up step by step, every %(days)s days, to %(mg)s mg; do not go "
+                "above the dose in the table."
+            )
+            % {"days": plan.interval_days, "mg": _mg(plan.target_mg)}
+            + _cite(plan.sources),
+            _("LDN is made for you by a compounding pharmacy; it is not sold at these strengths.")
             + _cite(ev.standard_dose.compounding.sources),
-            "LDN is one part of your pain care: keep up physical therapy and your other "
-            "treatments; the aim is 30-50% less pain, not no pain at all."
+            _(
+                "LDN is one part of your pain care: keep up physical therapy and your other "
+                "treatments; the aim is 30-50%% less pain, not no pain at all."
+            )
+            % {}
             + _cite(ev.rule("NOT_MONOTHERAPY").sources),
         ],
     )
     holds = [s for s in plan.steps if s.kind == "hold"]
     if holds:
         take.bullets.append(
-            f"Do NOT take LDN from {holds[0].start.isoformat()} to {holds[0].end.isoformat()} "
-            "(before and after your operation), then restart as the table shows."
+            _(
+                "Do NOT take LDN from %(start)s to %(end)s (before and after your operation), "
+                "then restart as the table shows."
+            )
+            % {"start": _day(holds[0].start), "end": _day(holds[0].end)}
             + _cite(holds[0].sources)
         )
     effects = Section(
-        "What to expect",
+        _("What to expect"),
         paragraphs=[
-            f"{se.summary} About {se.adverse_effect_rate_percent}% of patients report a side "
-            "effect." + _cite([*se.summary_sources, *se.adverse_effect_rate_sources])
+            # The summary and the notes are evidence text (YAML, English); the sentence
+            # around them and the side effects' names are translated.
+            f"{se.summary} "
+            + _("About %(percent)s%% of patients report a side effect.")
+            % {"percent": se.adverse_effect_rate_percent}
+            + _cite([*se.summary_sources, *se.adverse_effect_rate_sources])
         ],
         bullets=[
-            f"{e.name}{' (' + e.note + ')' if e.note else ''}" + _cite(e.sources)
+            f"{_(e.name)}{' (' + e.note + ')' if e.note else ''}" + _cite(e.sources)
             for e in se.effects
             if e.id != "other"
         ],
     )
     call = Section(
-        "When to call us",
-        paragraphs=[f"{c.clinic}, {c.clinician}" + (f", phone {c.phone}" if c.phone else "")],
+        _("When to call us"),
+        paragraphs=[
+            f"{c.clinic}, {c.clinician}"
+            + (", " + _("phone %(phone)s") % {"phone": c.phone} if c.phone else "")
+        ],
         bullets=[
-            "A side effect is severe, or does not settle after the first weeks."
+            _("A side effect is severe, or does not settle after the first weeks.")
             + _cite(se.summary_sources),
-            "You need an operation or any opioid pain medicine: LDN blocks opioids, and it "
-            f"must be stopped {safety.perioperative_hold_days} days before planned opioid use."
+            _(
+                "You need an operation or any opioid pain medicine: LDN blocks opioids, and it "
+                "must be stopped %(days)s days before planned opioid use."
+            )
+            % {"days": safety.perioperative_hold_days}
             + _cite(safety.perioperative_sources),
-            "In an emergency, show your wallet card: opioid pain medicines may not work while "
-            "you take LDN, and you are more sensitive to opioids after stopping it."
+            _(
+                "In an emergency, show your wallet card: opioid pain medicines may not work "
+                "while you take LDN, and you are more sensitive to opioids after stopping it."
+            )
             + _cite(ev.rule("ID_CARD").sources),
         ],
     )
     visits = Section(
-        "Your check-ups",
+        _("Your check-ups"),
         bullets=[
-            f"{v.date.isoformat()}: {v.kind.replace('_', ' ')} (between "
-            f"{v.window_start.isoformat()} and {v.window_end.isoformat()}). {v.note}"
+            _("%(date)s: %(kind)s (between %(start)s and %(end)s).")
+            % {
+                "date": _day(v.date),
+                "kind": _(v.kind.replace("_", " ")),
+                "start": _day(v.window_start),
+                "end": _day(v.window_end),
+            }
+            + f" {v.note}"
             + _cite(v.sources)
             for v in plan.visits
         ],
         paragraphs=[
-            "Keep a daily pain diary (0-10) from a week before the first dose: it shows whether "
-            "LDN works for you." + _cite(mon.response_goal_sources)
+            _(
+                "Keep a daily pain diary (0-10) from a week before the first dose: it shows "
+                "whether LDN works for you."
+            )
+            + _cite(mon.response_goal_sources)
         ],
     )
-    sections = [Section("Your schedule", table=rows), take, effects, call, visits]
+    sections = [Section(_("Your schedule"), table=rows), take, effects, call, visits]
     if calendar_url:
         sections.append(
             Section(
-                "Add it to your calendar",
+                _("Add it to your calendar"),
                 paragraphs=[
-                    f"Calendar file (iCalendar) with every dose change and check-up: {calendar_url}"
+                    _("Calendar file (iCalendar) with every dose change and check-up: %(url)s")
+                    % {"url": calendar_url}
                 ],
             )
         )
@@ -223,8 +276,9 @@ def handout_view(
     ]
     return DocumentView(
         kind="handout",
-        title="Your low-dose naltrexone (LDN) plan",
-        subtitle=f"For {_name(patient, plan)}: {plan.protocol_name}, from {plan.start.isoformat()}",
+        title=_("Your low-dose naltrexone (LDN) plan"),
+        subtitle=_("For %(name)s: %(protocol)s, from %(date)s")
+        % {"name": _name(patient, plan), "protocol": plan.protocol_name, "date": _day(plan.start)},
         sections=sections,
         references=_refs(dict.fromkeys(ids), ev),
         calendar_url=calendar_url,
@@ -245,17 +299,21 @@ def wallet_card_view(
     contact = f"{c.clinician}, {c.clinic}" + (f", {c.phone}" if c.phone else "")
     return DocumentView(
         kind="wallet_card",
-        title="I take low-dose naltrexone (LDN)",
+        title=_("I take low-dose naltrexone (LDN)"),
         subtitle=_name(patient, plan),
         sections=[
             Section(
-                "Emergency information",
+                _("Emergency information"),
                 bullets=[
-                    "Opioid pain medicines may not work while I take LDN.",
-                    "After stopping LDN I am more sensitive to opioids.",
-                    f"Dose: up to {fmt_mg(plan.target_mg)} mg daily {_when(plan.steps[0].timing)}"
-                    f" (from {plan.start.isoformat()}).",
-                    f"Contact: {contact}",
+                    _("Opioid pain medicines may not work while I take LDN."),
+                    _("After stopping LDN I am more sensitive to opioids."),
+                    _("Dose: up to %(mg)s mg daily %(when)s (from %(date)s).")
+                    % {
+                        "mg": _mg(plan.target_mg),
+                        "when": _when(plan.steps[0].timing),
+                        "date": _day(plan.start),
+                    },
+                    _("Contact: %(contact)s") % {"contact": contact},
                 ],
             )
         ],
@@ -483,10 +541,10 @@ def to_pdf(view: DocumentView) -> bytes:
                 story += block[1:]
     if view.kind == "wallet_card":
         ids = "; ".join(r.split("]")[0][1:] for r in view.references)
-        story.append(Paragraph("Sources: " + escape(ids), st["ref"]))
+        story.append(Paragraph(_("Sources:") + " " + escape(ids), st["ref"]))
     else:
         story.append(Spacer(1, 6))
-        story.append(Paragraph("Sources", st["h"]))
+        story.append(Paragraph(_("Sources"), st["h"]))
         story += [Paragraph(escape(r), st["ref"]) for r in view.references]
     doc.build(story)
     return buf.getvalue()

@@ -20,7 +20,19 @@ from datetime import timedelta
 
 from icalendar import Alarm, Calendar, Event
 
+from ldnkit import i18n
 from ldnkit.clinical.models import Plan, PlanStep, fmt_mg
+
+_ = i18n.gettext
+
+
+def _mg(dose: object) -> str:
+    """The dose as the patient's language writes it (English: exactly `fmt_mg`, so an
+    English file stays byte-identical to earlier exports)."""
+    if i18n.current() == i18n.DEFAULT:
+        return fmt_mg(dose)  # type: ignore[arg-type]
+    return i18n.format_mg(dose)  # type: ignore[arg-type]
+
 
 #: Reminder time when the patient has not chosen one, by the step's dose timing.
 DEFAULT_REMINDER = {"bedtime": dt.time(21, 30), "morning": dt.time(8, 0)}
@@ -40,11 +52,14 @@ def _daily_event(
     ev.add("dtstart", start)
     ev.add("duration", timedelta(minutes=10))
     ev.add("rrule", {"freq": "daily", "until": dt.datetime.combine(step.end, at)})
-    summary = f"Take LDN {fmt_mg(step.dose_mg)} mg and fill in your diary"
+    summary = _("Take LDN %(dose)s mg and fill in your diary") % {"dose": _mg(step.dose_mg)}
     ev.add("summary", summary)
-    description = f"{step.note}. Dose {fmt_mg(step.dose_mg)} mg at {step.timing}."
+    description = f"{step.note}. " + _("Dose %(dose)s mg at %(time)s.") % {
+        "dose": _mg(step.dose_mg),
+        "time": _(step.timing),
+    }
     if diary_url:
-        description += f" Diary: {diary_url}"
+        description += " " + _("Diary: %(url)s") % {"url": diary_url}
         ev.add("url", diary_url)
     ev.add("description", description)
     ev.add("categories", ["LDN", "dose", "diary"])
@@ -94,9 +109,12 @@ def plan_to_ics(
     for step in plan.steps:
         ev = Event()
         if step.dose_mg > 0:
-            summary = f"LDN {fmt_mg(step.dose_mg)} mg at {step.timing} from tonight"
+            summary = _("LDN %(dose)s mg at %(time)s from tonight") % {
+                "dose": _mg(step.dose_mg),
+                "time": _(step.timing),
+            }
         else:
-            summary = "HOLD LDN (no doses)"
+            summary = _("HOLD LDN (no doses)")
         ev.add("uid", f"{prefix}-step{step.index}@{domain}")
         ev.add("dtstamp", stamp)
         ev.add("summary", summary)
@@ -110,7 +128,7 @@ def plan_to_ics(
         ev = Event()
         ev.add("uid", f"{prefix}-visit{i}@{domain}")
         ev.add("dtstamp", stamp)
-        ev.add("summary", f"LDN {visit.kind.replace('_', ' ')}")
+        ev.add("summary", "LDN " + _(visit.kind.replace("_", " ")))
         ev.add("dtstart", visit.date)
         ev.add("dtend", visit.date + timedelta(days=1))
         ev.add(

@@ -28,11 +28,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ldnkit import i18n
 from ldnkit.errors import ValidationError
 from ldnkit.store.models import DiaryEntryRow, Patient, ReminderSettings
 from ldnkit.store.repositories import audit
 
 SUBJECT = "Your daily diary reminder"
+_ = i18n.gettext
 
 
 class SmtpSettings(BaseSettings):
@@ -61,6 +63,8 @@ class Candidate:
     reminder_time: dt.time
     last_sent_on: dt.date | None
     logged_today: bool
+    #: The patient's chosen language for the message (None: English).
+    language: str | None = None
 
 
 def due_for_email(c: Candidate, today: dt.date, now: dt.time) -> bool:
@@ -78,19 +82,33 @@ def diary_link(base_url: str, patient_id: int) -> str:
     return f"{base_url.rstrip('/')}/patients/{patient_id}/diary/new"
 
 
-def reminder_message(*, to: str, given_name: str, link: str, sender: str) -> EmailMessage:
-    """The reminder: a greeting and the link, nothing about health or treatment."""
-    msg = EmailMessage()
-    msg["Subject"] = SUBJECT
-    msg["From"] = sender
-    msg["To"] = formataddr((given_name, to))
-    msg["Message-ID"] = make_msgid(domain="ldnkit.invalid")
-    msg.set_content(
-        f"Hello {given_name},\n\n"
-        "This is your daily reminder to fill in your diary:\n"
-        f"{link}\n\n"
-        "You chose to receive these reminders; you can turn them off on your reminders page.\n"
-    )
+def reminder_message(
+    *, to: str, given_name: str, link: str, sender: str, language: str | None = None
+) -> EmailMessage:
+    """The reminder: a greeting and the link, nothing about health or treatment.
+
+    Written in the patient's chosen language (`ldnkit.i18n`); English when none is set, as
+    a cron job has no browser to ask.
+    """
+    with i18n.use(language) as lang:
+        msg = EmailMessage()
+        msg["Subject"] = _("Your daily diary reminder")
+        msg["From"] = sender
+        msg["To"] = formataddr((given_name, to))
+        msg["Message-ID"] = make_msgid(domain="ldnkit.invalid")
+        body = (
+            _("Hello %(name)s,") % {"name": given_name}
+            + "\n\n"
+            + _("This is your daily reminder to fill in your diary:")
+            + f"\n{link}\n\n"
+            + _(
+                "You chose to receive these reminders; you can turn them off on your "
+                "reminders page."
+            )
+            + "\n"
+        )
+        msg.set_content(body)
+        msg["Content-Language"] = lang  # after set_content, which resets Content-* headers
     return msg
 
 
@@ -112,7 +130,7 @@ def _candidates(session: Session, today: dt.date) -> list[Candidate]:
         )
     )
     rows = session.execute(
-        select(ReminderSettings, Patient.given_name).join(
+        select(ReminderSettings, Patient.given_name, Patient.language).join(
             Patient, Patient.id == ReminderSettings.patient_id
         )
     ).all()
@@ -125,8 +143,9 @@ def _candidates(session: Session, today: dt.date) -> list[Candidate]:
             reminder_time=r.reminder_time,
             last_sent_on=r.last_sent_on,
             logged_today=r.patient_id in logged,
+            language=language,
         )
-        for r, name in rows
+        for r, name, language in rows
     ]
 
 
@@ -174,6 +193,7 @@ def send_reminders(
             msg = reminder_message(
                 to=c.email or "",
                 given_name=c.given_name,
+                language=c.language,
                 link=diary_link(base_url, c.patient_id),
                 sender=smtp.sender,
             )

@@ -90,6 +90,9 @@ class Patient(Base):
     mrn: Mapped[str | None] = mapped_column(String(64), unique=True)
     profile: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
+    #: The language of the patient's pages, documents and reminders ("en", "es"); None means
+    #: follow the browser. Kept out of the clinical profile: screening never needs it.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     clinician: Mapped[Clinician] = relationship(back_populates="patients")
 

@@ -5,13 +5,13 @@ they say for two readers. The clinician sees the reasoning: the rule, the reason
 the suggested dose and whether it differs from the saved plan. The patient sees only patient
 language and never a dose: their one dose is the plan's (on the Today card), and advice that
 differs from the plan becomes a plan revision by the clinician, not a second dose on the
-patient's screen. Patient text goes through gettext so it can be translated.
+patient's screen. Patient text is marked for the message catalogue (`ldnkit.i18n`) and
+translated where it is shown, in the patient's language; the API keeps the English source.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import gettext
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -21,7 +21,15 @@ from ldnkit.clinical.history import DiaryDay, DoseOverride, plan_in_force
 from ldnkit.clinical.models import Plan, fmt_mg
 from ldnkit.clinical.response import Advice, advise
 
-_ = gettext.translation("ldnkit", fallback=True).gettext
+
+def _(message: str) -> str:
+    """Mark patient text for extraction (`make messages`); the page translates it when shown.
+
+    Translating here, at import, would fix one language for every patient; the Today page
+    calls `gettext` on these English msgids in the reader's language instead.
+    """
+    return message
+
 
 #: What the patient reads for each action: plain words, no dose, no clinical reasoning.
 PATIENT_TEXT: dict[str, tuple[str, str]] = {

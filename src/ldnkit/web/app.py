@@ -37,6 +37,7 @@ from ldnkit.web.routes import (
     documents,
     evidence,
     instruments,
+    language,
     nof1,
     offline,
     patients,
@@ -78,6 +79,7 @@ RESOURCES = (
     instruments,
     offline,
     reminders,
+    language,
 )
 
 _SECURITY_HEADERS = {

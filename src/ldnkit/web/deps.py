@@ -59,6 +59,8 @@ class PatientRef:
     family_name: str
     birth_date: dt.date | None
     mrn: str | None
+    #: The patient's chosen language for their own pages (None: follow the browser).
+    language: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -213,6 +215,7 @@ def _load_patient(db: Database, patient_id: int) -> PatientRef:
                 PatientRow.family_name,
                 PatientRow.birth_date,
                 PatientRow.mrn,
+                PatientRow.language,
             ).where(PatientRow.id == patient_id)
         ).first()
     if row is None:

@@ -17,28 +17,108 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 
+from ldnkit import i18n
 from ldnkit.clinical.models import fmt_mg
+from ldnkit.store.models import Patient as PatientRow
 from ldnkit.web.security import CSRF_COOKIE, SESSION_COOKIE, new_csrf_cookie
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.add_extension("jinja2.ext.i18n")
+# One environment for every reader: `_()` looks the language up per rendering (`render` sets
+# it), so a Spanish and an English patient can be served at the same moment.
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+)
 
 
 def _mg(value: Any) -> str:
+    """A dose in the page's language: "4.5" in English, "4,5" in Spanish."""
     if value is None or value == "":
         return "–"
-    return fmt_mg(Decimal(str(value)))
+    if i18n.current() == i18n.DEFAULT:
+        return fmt_mg(Decimal(str(value)))
+    return i18n.format_mg(value)
 
 
 def _date(value: Any) -> str:
     if isinstance(value, dt.date | dt.datetime):
-        return value.strftime("%a %d %b %Y")
+        return i18n.format_long_date(value)
+    return str(value or "")
+
+
+def _shortdate(value: Any) -> str:
+    if isinstance(value, dt.date | dt.datetime):
+        return i18n.format_short_date(value)
     return str(value or "")
 
 
 templates.env.filters["mg"] = _mg
 templates.env.filters["longdate"] = _date
+templates.env.filters["shortdate"] = _shortdate
+templates.env.filters["monthtitle"] = i18n.month_title
+templates.env.globals["weekday_names"] = i18n.weekday_names
+# `value|t` translates a word that comes from data (a side effect, a timing, advice text):
+# plain gettext, never %-formatted, so a "%" in evidence text cannot break the page.
+templates.env.filters["t"] = i18n.gettext
+templates.env.globals["language_names"] = i18n.LANGUAGE_NAMES
+
+
+def offline_messages() -> dict[str, str]:
+    """The offline script's messages in the page's language, keyed by their English text."""
+    from ldnkit.web.patient_terms import OFFLINE
+
+    return {m: i18n.gettext(m) for m in OFFLINE}
+
+
+templates.env.globals["offline_messages"] = offline_messages
+
+
+#: Accounts whose pages stay in English whatever the browser says (DESIGN.md: clinician
+#: pages are English; the record they work on must read the same for every colleague).
+STAFF_ROLES = frozenset({"clinician", "admin", "pharmacist"})
+
+
+def page_language(request: Request, context: dict[str, Any]) -> str:
+    """The language of this page: staff get English; a patient gets their profile choice,
+    else the browser's Accept-Language, else English; so does a visitor not logged in."""
+    user = context.get("user")
+    role = getattr(user, "role", None)
+    if role in STAFF_ROLES:
+        return i18n.DEFAULT
+    chosen: str | None = None
+    if role == "patient":
+        chosen = patient_language(request, getattr(user, "patient_id", None), context)
+    return i18n.choose(chosen, request.headers.get("accept-language"))
+
+
+def request_language(request: Request) -> str:
+    """The language for a file made for this request (a calendar file, a PDF)."""
+    return page_language(request, {"user": getattr(request.state, "user", None)})
+
+
+def patient_language(
+    request: Request, patient_id: int | None, context: dict[str, Any] | None = None
+) -> str | None:
+    """The patient's chosen language, from the page's patient or the access cache."""
+    if patient_id is None:
+        return None
+    patient = (context or {}).get("patient")
+    if (
+        patient is not None
+        and getattr(patient, "id", None) == patient_id
+        and hasattr(patient, "language")
+    ):
+        return patient.language
+    ref = request.app.state.patients.get(patient_id)
+    if ref is not None and hasattr(ref, "language"):
+        return ref.language
+    with request.app.state.db.read() as session:
+        return session.scalar(select(PatientRow.language).where(PatientRow.id == patient_id))
+
+
 templates.env.globals["label"] = lambda s: str(s or "").replace("_", " ")
 
 
@@ -146,6 +226,7 @@ FLASH: dict[tuple[str, str], str] = {
     ("plan", "saved"): "Plan saved. The patient sees the new dose from its start date.",
     ("screened", "1"): "Screening saved as a new assessment.",
     ("profile", "saved"): "Profile saved and screened again; the result is the newest assessment.",
+    ("language", "saved"): "Language saved.",
 }
 _FLASH_BY_PATH = {
     "/admin/users": {("created", "1"): "Account created."},
@@ -216,7 +297,14 @@ def render(
         "flash": flash_message(request),
         **(context or {}),
     }
-    response = templates.TemplateResponse(request, template, ctx, status_code=status)
+    language = page_language(request, ctx)
+    ctx["page_lang"] = language
+    # Starlette renders the template inside TemplateResponse, so the language holds for it.
+    with i18n.use(language):
+        response = templates.TemplateResponse(request, template, ctx, status_code=status)
+    response.headers["Content-Language"] = language
+    vary = response.headers.get("Vary")
+    response.headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
     set_csrf_cookie(request, response)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -94,6 +94,27 @@ def update_patient_profile(
     return patient
 
 
+def set_patient_language(
+    session: Session, patient_id: int, language: str | None, *, actor: str
+) -> Patient:
+    """Set the language of the patient's pages and reminders (None: follow the browser).
+
+    The caller passes a supported code ("en", "es"); the audit log records the choice.
+    """
+    patient = get_patient(session, patient_id)
+    patient.language = language
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="set_language",
+        entity="patient",
+        entity_id=patient_id,
+        details={"language": language or "browser"},
+    )
+    return patient
+
+
 __all__ = [
     "create_clinician",
     "create_patient",
@@ -101,5 +122,6 @@ __all__ = [
     "get_patient",
     "list_clinicians",
     "list_patients",
+    "set_patient_language",
     "update_patient_profile",
 ]

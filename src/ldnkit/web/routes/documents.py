@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from ldnkit import i18n
 from ldnkit.errors import Forbidden, NotFound
 from ldnkit.interop.documents import (
     KINDS,
@@ -27,7 +28,7 @@ from ldnkit.store.models import Clinician as ClinicianRow
 from ldnkit.web import services
 from ldnkit.web.deps import CurrentUser, Db, InScope
 from ldnkit.web.routes.fhir import Records
-from ldnkit.web.templating import render
+from ldnkit.web.templating import render, request_language
 
 api = APIRouter(prefix="/api/patients/{patient_id}", tags=["documents"])
 pages = APIRouter(prefix="/patients/{patient_id}", include_in_schema=False)
@@ -55,7 +56,12 @@ def _views(request: Request, db: Db, patient_id: int, kinds: tuple[str, ...]) ->
     core = services.core_patient(patient_id, row.profile or {})
     core = core.model_copy(update={"name": f"{row.given_name} {row.family_name}"})
     clinic = _clinic(request, clinician)
-    views = {k: document_view(k, plan, core, clinic) for k in kinds}  # type: ignore[arg-type]
+    language = request_language(request)
+    views = {}
+    for k in kinds:
+        # The patient's documents in their language; the prescription stays English.
+        with i18n.use("en" if k == "prescription" else language):
+            views[k] = document_view(k, plan, core, clinic)  # type: ignore[arg-type]
     # The patient's documents read as plain text; the prescription keeps its source keys for
     # the pharmacist.
     return {k: v if k == "prescription" else without_inline_citations(v) for k, v in views.items()}
@@ -79,8 +85,10 @@ def document_pdf(
     views = _views(request, db, patient.id, (kind,))
     if not views:
         raise NotFound("plan", str(patient.id))
+    with i18n.use("en" if kind == "prescription" else request_language(request)):
+        pdf = to_pdf(views[kind])
     return Response(
-        to_pdf(views[kind]),
+        pdf,
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="{kind.replace("_", "-")}.pdf"',

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ldnkit import i18n
 from ldnkit.clinical.models import Plan, PlanOptions, fmt_mg
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient, titration_plan
 from ldnkit.errors import NotFound, ValidationError
@@ -30,7 +31,7 @@ from ldnkit.store.profiles import clinical_profile, save_plan_version
 from ldnkit.web import forms, services
 from ldnkit.web.deps import Clinician, ClinicianScope, CurrentUser, Db, InScope, Today
 from ldnkit.web.schemas import DoseOverrideIn, DoseOverrideOut, PlanIn, PlanOut, PlanPreviewIn
-from ldnkit.web.templating import form_page, render
+from ldnkit.web.templating import form_page, render, request_language
 
 api = APIRouter(prefix="/api", tags=["plans"])
 pages = APIRouter(include_in_schema=False)
@@ -371,7 +372,8 @@ def month_grid(plan: Plan, first: dt.date, months: int = 3) -> list[dict[str, An
                     for d in week
                 ]
             )
-        out.append({"title": dt.date(year, month, 1).strftime("%B %Y"), "weeks": weeks})
+        first_day = dt.date(year, month, 1)
+        out.append({"title": first_day.strftime("%B %Y"), "first": first_day, "weeks": weeks})
         month += 1
         if month > 12:
             year, month = year + 1, 1
@@ -387,5 +389,7 @@ def calendar_page(request: Request, patient: InScope, db: Db, today: Today) -> R
 
 
 @pages.get("/patients/{patient_id}/plan.ics")
-def ics_page(patient: InScope, db: Db) -> Response:
-    return _ics(db, patient.id)
+def ics_page(request: Request, patient: InScope, db: Db) -> Response:
+    # The patient's own calendar file, in their page language (staff: English).
+    with i18n.use(request_language(request)):
+        return _ics(db, patient.id)

@@ -16,13 +16,14 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ldnkit import i18n
 from ldnkit.errors import NotFound, ValidationError
 from ldnkit.interop.ical import plan_to_ics
 from ldnkit.store import repositories as repo
 from ldnkit.store.repositories import reminders as store
 from ldnkit.web import services
 from ldnkit.web.deps import CurrentUser, Db, InScope
-from ldnkit.web.templating import form_page, render
+from ldnkit.web.templating import form_page, render, request_language
 
 api = APIRouter(prefix="/api/patients/{patient_id}", tags=["reminders"])
 pages = APIRouter(prefix="/patients/{patient_id}", include_in_schema=False)
@@ -68,13 +69,14 @@ def _ics(request: Request, db: Db, patient_id: int) -> Response:
     if plan is None:
         raise NotFound("plan for patient", str(patient_id))
     diary = str(request.base_url).rstrip("/") + f"/patients/{patient_id}/diary/new"
-    body = plan_to_ics(
-        plan,
-        request.url.hostname or "ldnkit.invalid",
-        stamp=dt.datetime.now(dt.UTC),
-        reminder=settings.reminder_time,
-        diary_url=diary,
-    )
+    with i18n.use(request_language(request)):
+        body = plan_to_ics(
+            plan,
+            request.url.hostname or "ldnkit.invalid",
+            stamp=dt.datetime.now(dt.UTC),
+            reminder=settings.reminder_time,
+            diary_url=diary,
+        )
     return Response(
         body,
         media_type="text/calendar",

@@ -28,6 +28,18 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
 
+  // The page's language (issue 16): base.html hands a patient's page its messages, keyed by
+  // the English text; without them (English, or an old cached page) the English stays.
+  const MESSAGES = (() => {
+    const el = document.getElementById("ldnkit-messages");
+    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  })();
+  function t(text, vars) {
+    let out = MESSAGES[text] || text;
+    for (const [k, v] of Object.entries(vars || {})) out = out.split(`%(${k})s`).join(String(v));
+    return out;
+  }
+
   function status(text, testid) {
     let box = document.querySelector("[data-offline-status]");
     if (!box) {
@@ -46,7 +58,8 @@
   function showPending() {
     const n = load(QUEUE).length;
     if (n > 0) {
-      status(`${n} diary ${n === 1 ? "entry" : "entries"} saved on this phone, waiting to be sent.`,
+      status(t(n === 1 ? "%(n)s diary entry saved on this phone, waiting to be sent."
+        : "%(n)s diary entries saved on this phone, waiting to be sent.", { n }),
         "pending-count");
     }
   }
@@ -147,7 +160,7 @@
       }
       el.dispatchEvent(new Event("change"));
     }
-    status("Your unsaved diary was restored.", "draft-restored");
+    status(t("Your unsaved diary was restored."), "draft-restored");
   }
 
   function setupDiary(form) {
@@ -160,10 +173,10 @@
     const heading = document.querySelector("h1");
     if (day && /^\d{4}-\d{2}-\d{2}$/.test(day) && day !== dateInput.value) {
       dateInput.value = day;
-      const when = new Date(`${day}T12:00:00`).toLocaleDateString(undefined, {
+      const when = new Date(`${day}T12:00:00`).toLocaleDateString(document.documentElement.lang || undefined, {
         weekday: "short", day: "numeric", month: "short", year: "numeric",
       });
-      if (heading) heading.textContent = `Diary for ${when}`;
+      if (heading) heading.textContent = t("Diary for %(date)s", { date: when });
     }
     if (heading) heading.dataset.day = dateInput.value;
     if (!form.querySelector(".invalid")) restoreDraft(form);
@@ -224,7 +237,7 @@
     if (navigator.onLine) flush().then(showPendingAfter);
   });
   function showPendingAfter(result) {
-    if (result && result.sent) status(`${result.sent} diary ${result.sent === 1 ? "entry" : "entries"} sent.`, "synced");
+    if (result && result.sent) status(t(result.sent === 1 ? "%(n)s diary entry sent." : "%(n)s diary entries sent.", { n: result.sent }), "synced");
     showPending();
   }
   window.addEventListener("online", () => flush().then(showPendingAfter));
