@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ldnkit.cli import main
 from ldnkit.store import create_store_engine, upgrade
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import Nof1Allocation
+from ldnkit.store.models import Nof1AllocationRow
 from ldnkit.store.repositories import nof1 as trials
 
 
@@ -28,7 +28,7 @@ def _diary(url: str, patient_id: int, trial_id: int, effect: float, seed: int) -
     with Session(engine) as s, s.begin():
         design = trials.design_of(trials.get_trial(s, trial_id))
         alloc = trials.allocation_of(
-            s.scalars(select(Nof1Allocation).where(Nof1Allocation.trial_id == trial_id)).one()
+            s.scalars(select(Nof1AllocationRow).where(Nof1AllocationRow.trial_id == trial_id)).one()
         )
         rng = np.random.default_rng(seed)
         rows = []

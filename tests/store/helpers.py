@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import AuditEvent, DiaryEntryRow
+from ldnkit.store.models import AuditEventRow, DiaryEntryRow
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -42,6 +42,6 @@ def snapshot(engine: Engine) -> tuple[list[tuple], list[tuple]]:
         ]
         audit = [
             (a.id, a.action, a.entity, a.entity_id)
-            for a in s.scalars(select(AuditEvent).order_by(AuditEvent.id))
+            for a in s.scalars(select(AuditEventRow).order_by(AuditEventRow.id))
         ]
     return diary, audit

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ldnkit.errors import ValidationError
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import AuditEvent, DoseOverride
+from ldnkit.store.models import AuditEventRow, DoseOverrideRow
 from tests.store.helpers import make_patient
 
 
@@ -31,7 +31,9 @@ def test_override_is_audited_and_round_trips(engine: Engine) -> None:
     with Session(engine) as s:
         [core] = repo.core_overrides(s, pid)
         assert core.dose_mg == Decimal("4.5") and core.effective_on == dt.date(2026, 11, 20)
-        event = s.scalars(select(AuditEvent).where(AuditEvent.entity == "dose_override")).one()
+        event = s.scalars(
+            select(AuditEventRow).where(AuditEventRow.entity == "dose_override")
+        ).one()
         assert event.entity_id == oid and event.actor == "user:7"
         assert event.details == {"patient_id": pid, "dose_ug": 4500, "reason": "rechallenge_agreed"}
 
@@ -54,5 +56,8 @@ def test_bad_override_stores_nothing(engine: Engine) -> None:
             repo.add_dose_override(s, **args)
         assert err.value.field == field
     with Session(engine) as s:
-        assert s.scalars(select(DoseOverride)).all() == []
-        assert s.scalars(select(AuditEvent).where(AuditEvent.entity == "dose_override")).all() == []
+        assert s.scalars(select(DoseOverrideRow)).all() == []
+        assert (
+            s.scalars(select(AuditEventRow).where(AuditEventRow.entity == "dose_override")).all()
+            == []
+        )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ldnkit.errors import ValidationError
 from ldnkit.store import nof1_trials as svc
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import AuditEvent
+from ldnkit.store.models import AuditEventRow, Nof1AllocationRow
 from ldnkit.store.repositories import nof1 as trials
 from tests.store.helpers import make_patient
 
@@ -27,9 +27,7 @@ def _fill_diary(engine: Engine, patient_id: int, trial_id: int, effect: float, s
         row = trials.get_trial(s, trial_id)
         design = trials.design_of(row)
         alloc = trials.allocation_of(
-            s.scalar(
-                select(trials.Nof1Allocation).where(trials.Nof1Allocation.trial_id == trial_id)
-            )
+            s.scalar(select(Nof1AllocationRow).where(Nof1AllocationRow.trial_id == trial_id))
         )
     rng = np.random.default_rng(seed)
     entries, e = [], 0.0
@@ -70,7 +68,9 @@ def test_trial_lifecycle(engine: Engine) -> None:
         with pytest.raises(ValidationError, match="emergency"):
             trials.unblind(s, tid, actor="user:1", kind="final", today=START)
     with Session(engine) as s:
-        reads = s.scalars(select(AuditEvent).where(AuditEvent.action == "read_allocation")).all()
+        reads = s.scalars(
+            select(AuditEventRow).where(AuditEventRow.action == "read_allocation")
+        ).all()
         assert [(e.actor, e.details["purpose"]) for e in reads] == [("user:9", "pharmacy")]
     _fill_diary(engine, pid, tid, effect=-2.0, seed=3)
     with Session(engine) as s, s.begin():
@@ -88,7 +88,8 @@ def test_trial_lifecycle(engine: Engine) -> None:
     with Session(engine) as s:
         assert trials.get_trial(s, tid).result["report"]["headline"].startswith("LDN")
         actions = [
-            e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.entity == "nof1_trial"))
+            e.action
+            for e in s.scalars(select(AuditEventRow).where(AuditEventRow.entity == "nof1_trial"))
         ]
         assert actions.count("unblind_final") == 1 and "analyse" in actions
 
@@ -111,7 +112,9 @@ def test_emergency_unblinding_needs_a_reason_and_stops_the_trial(engine: Engine)
         assert row.status == "stopped" and row.stop_reason == "emergency_unblinding"
         trials.read_allocation(s, tid, actor="user:1", purpose="emergency")
     with Session(engine) as s:
-        ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "unblind_emergency")).one()
+        ev = s.scalars(
+            select(AuditEventRow).where(AuditEventRow.action == "unblind_emergency")
+        ).one()
         assert ev.details == {"reason": "emergency_surgery"}  # the free-text note is not logged
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ldnkit.errors import NotFound, ValidationError
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import AuditEvent, Plan, User
+from ldnkit.store.models import AuditEventRow, PlanRow, UserRow
 from tests.store.helpers import TODAY, entry, make_patient
 
 
@@ -106,7 +106,7 @@ def test_account_rules(engine: Engine) -> None:
         )
     # The database enforces the role link even for code that bypasses the repository.
     with pytest.raises(IntegrityError), Session(engine, expire_on_commit=False) as s, s.begin():
-        s.execute(update(User).values(patient_id=None))
+        s.execute(update(UserRow).values(patient_id=None))
 
 
 def test_plans_are_versioned_and_old_versions_stay(engine: Engine) -> None:
@@ -134,7 +134,11 @@ def test_plans_are_versioned_and_old_versions_stay(engine: Engine) -> None:
         assert repo.current_plan(s, pid).payload == {"steps": [1.5, 3.0]}
         assert repo.get_plan_version(s, pid, 1).payload == {"steps": [1.5, 3.0, 4.5]}
         assert [p.version for p in repo.plan_versions(s, pid)] == [1, 2]
-        assert s.scalar(select(Plan).where(Plan.id == v1.id)).payload["steps"] == [1.5, 3.0, 4.5]
+        assert s.scalar(select(PlanRow).where(PlanRow.id == v1.id)).payload["steps"] == [
+            1.5,
+            3.0,
+            4.5,
+        ]
         with pytest.raises(NotFound):
             repo.get_plan_version(s, pid, 3)
         assert repo.current_plan(s, pid + 1) is None
@@ -176,7 +180,7 @@ def test_audit_log_records_ids_never_names_or_notes(engine: Engine) -> None:
             s, pid, entry(TODAY, note="Zebedee's secret note"), today=TODAY, actor="user:7"
         )
     with Session(engine, expire_on_commit=False) as s:
-        events = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        events = s.scalars(select(AuditEventRow).order_by(AuditEventRow.id)).all()
         dumped = s.execute(text("SELECT * FROM audit_log")).all()
     assert [(e.action, e.entity) for e in events] == [
         ("create", "clinician"),

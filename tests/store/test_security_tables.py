@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ldnkit.store.models import CdsJti
+from ldnkit.store.models import CdsJtiRow
 from ldnkit.store.repositories import cds, throttle
 
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
@@ -57,13 +57,13 @@ def test_expired_token_ids_are_purged(engine: Engine) -> None:
     old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
     with Session(engine) as s, s.begin():
         for i in range(50):
-            s.add(CdsJti(issuer="i", jti=f"old-{i}", expires_at=old))
+            s.add(CdsJtiRow(issuer="i", jti=f"old-{i}", expires_at=old))
     fresh = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
     with Session(engine) as s, s.begin():
         for _ in range(400):  # about one claim in 64 purges
             cds.claim_jti(s, "i", uuid.uuid4().hex, fresh)
     with Session(engine) as s:
-        left = s.scalar(select(func.count()).where(CdsJti.expires_at < dt.datetime.now(dt.UTC)))
+        left = s.scalar(select(func.count()).where(CdsJtiRow.expires_at < dt.datetime.now(dt.UTC)))
     assert left == 0
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ldnkit.errors import ValidationError
 from ldnkit.store import create_store_engine, upgrade
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import AuditEvent
+from ldnkit.store.models import AuditEventRow
 from ldnkit.web import WebSettings
 from ldnkit.web.accounts import Accounts, InvalidCredentials
 from ldnkit.web.db import Database
@@ -78,7 +78,7 @@ def _failed_logins(url: str) -> int:
     """Password verifications that failed: one `login_failed` audit row each."""
     engine = create_store_engine(url)
     with Session(engine) as s:
-        n = s.scalar(select(func.count()).where(AuditEvent.action == "login_failed"))
+        n = s.scalar(select(func.count()).where(AuditEventRow.action == "login_failed"))
     engine.dispose()
     return int(n or 0)
 

@@ -13,7 +13,7 @@ from ldnkit.clinical.diary import validate_diary_entry
 from ldnkit.errors import NotFound
 from ldnkit.store import repositories as repo
 from ldnkit.store import upgrade
-from ldnkit.store.models import AuditEvent, DiaryEntryRow
+from ldnkit.store.models import AuditEventRow, DiaryEntryRow
 from ldnkit.web import writes
 from ldnkit.web.db import Database
 from tests.db_fixtures import BACKENDS, empty_database_url
@@ -56,7 +56,7 @@ def test_batch_keeps_corrections_in_order_and_audits_each(db) -> None:  # type: 
         history = repo.entry_history(s, pa, TODAY)
         assert [(h.pain, h.superseded) for h in history] == [(7, True), (6, True), (4, False)]
         assert history[1].supersedes_id == history[0].id
-        events = s.scalars(select(AuditEvent).where(AuditEvent.entity == "diary_entry")).all()
+        events = s.scalars(select(AuditEventRow).where(AuditEventRow.entity == "diary_entry")).all()
         assert sorted(e.action for e in events) == ["correct", "correct", "create", "create"]
 
 

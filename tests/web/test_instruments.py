@@ -19,7 +19,7 @@ from ldnkit.interop.fhir.common import validate_bundle
 from ldnkit.interop.fhir.export import export_bundle
 from ldnkit.interop.fhir.records import StoreRecords
 from ldnkit.store import create_store_engine
-from ldnkit.store.models import AuditEvent, InstrumentResponseRow
+from ldnkit.store.models import AuditEventRow, InstrumentResponseRow
 from ldnkit.web.db import Database
 from tests.web.conftest import PASSWORD, TODAY, Clinic, running_clinic
 
@@ -168,8 +168,8 @@ def test_phone_form_validates_and_saves_and_clinician_sees_the_trend(site: Clini
     with Session(engine) as s:
         audited = s.scalar(
             select(func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.entity == "instrument_response")
+            .select_from(AuditEventRow)
+            .where(AuditEventRow.entity == "instrument_response")
         )
     engine.dispose()
     assert audited == _count(site)

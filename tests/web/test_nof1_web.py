@@ -17,7 +17,7 @@ from ldnkit.interop.fhir.common import validate_bundle
 from ldnkit.store import create_store_engine
 from ldnkit.store import nof1_trials as svc
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import AuditEvent, Nof1Allocation
+from ldnkit.store.models import AuditEventRow, Nof1AllocationRow
 from ldnkit.store.repositories import nof1 as trials
 from tests.web.conftest import PASSWORD, TODAY, Clinic, running_clinic
 
@@ -34,7 +34,9 @@ def _completed_trial(db_url: str, patient_id: int, effect: float, seed: int) -> 
                 s, patient_id, start, "test", dose_mg=Decimal("3"), seed=seed, pairs=2
             )
             alloc = trials.allocation_of(
-                s.scalars(select(Nof1Allocation).where(Nof1Allocation.trial_id == row.id)).one()
+                s.scalars(
+                    select(Nof1AllocationRow).where(Nof1AllocationRow.trial_id == row.id)
+                ).one()
             )
             rng = np.random.default_rng(seed)
             entries, e = [], 0.0
@@ -145,8 +147,8 @@ def test_setup_access_and_blinding(clinic: Clinic) -> None:
     engine = create_store_engine(clinic.db_url)
     with Session(engine) as s:
         reads = s.scalars(
-            select(AuditEvent).where(
-                AuditEvent.action == "read_allocation", AuditEvent.entity_id == tid
+            select(AuditEventRow).where(
+                AuditEventRow.action == "read_allocation", AuditEventRow.entity_id == tid
             )
         ).all()
         assert len(reads) == 2 and {e.details["purpose"] for e in reads} == {"pharmacy"}

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ldnkit.store.models import DiaryEntryRow, Patient
+from ldnkit.store.models import DiaryEntryRow, PatientRow
 
 DIARY_SCHEMA = pa.schema(
     [
@@ -78,8 +78,8 @@ def export_diary_parquet(
         .execution_options(yield_per=_BATCH)
     )
     if clinician_id is not None:
-        stmt = stmt.join(Patient, Patient.id == DiaryEntryRow.patient_id).where(
-            Patient.clinician_id == clinician_id
+        stmt = stmt.join(PatientRow, PatientRow.id == DiaryEntryRow.patient_id).where(
+            PatientRow.clinician_id == clinician_id
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0

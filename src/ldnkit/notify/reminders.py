@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from ldnkit import i18n
 from ldnkit.errors import ValidationError
-from ldnkit.store.models import DiaryEntryRow, Patient, ReminderSettings
+from ldnkit.store.models import DiaryEntryRow, PatientRow, ReminderSettingsRow
 from ldnkit.store.repositories import audit
 
 SUBJECT = "Your daily diary reminder"
@@ -130,8 +130,8 @@ def _candidates(session: Session, today: dt.date) -> list[Candidate]:
         )
     )
     rows = session.execute(
-        select(ReminderSettings, Patient.given_name, Patient.language).join(
-            Patient, Patient.id == ReminderSettings.patient_id
+        select(ReminderSettingsRow, PatientRow.given_name, PatientRow.language).join(
+            PatientRow, PatientRow.id == ReminderSettingsRow.patient_id
         )
     ).all()
     return [
@@ -203,7 +203,7 @@ def send_reminders(
                 report.failed[c.patient_id] = type(exc).__name__
                 continue
             with Session(engine) as session, session.begin():
-                row = session.get(ReminderSettings, c.patient_id)
+                row = session.get(ReminderSettingsRow, c.patient_id)
                 if row is not None:
                     row.last_sent_on = today
                 audit.record(

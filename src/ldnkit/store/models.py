@@ -64,7 +64,7 @@ def _tz_datetime() -> DateTime:
     return DateTime(timezone=True)
 
 
-class Clinician(Base):
+class ClinicianRow(Base):
     """A prescriber who owns patients."""
 
     __tablename__ = "clinicians"
@@ -74,10 +74,10 @@ class Clinician(Base):
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
 
-    patients: Mapped[list[Patient]] = relationship(back_populates="clinician")
+    patients: Mapped[list[PatientRow]] = relationship(back_populates="clinician")
 
 
-class Patient(Base):
+class PatientRow(Base):
     """Identity fields plus the clinical profile (the core's `Patient` as JSON)."""
 
     __tablename__ = "patients"
@@ -94,10 +94,10 @@ class Patient(Base):
     #: follow the browser. Kept out of the clinical profile: screening never needs it.
     language: Mapped[str | None] = mapped_column(String(8))
 
-    clinician: Mapped[Clinician] = relationship(back_populates="patients")
+    clinician: Mapped[ClinicianRow] = relationship(back_populates="patients")
 
 
-class User(Base):
+class UserRow(Base):
     """A login account (for the web shell): a clinician, a patient or an administrator."""
 
     __tablename__ = "users"
@@ -117,7 +117,7 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
 
 
-class Assessment(Base):
+class AssessmentRow(Base):
     """A screening result for a patient on a date (the core's assessment as JSON)."""
 
     __tablename__ = "assessments"
@@ -131,7 +131,7 @@ class Assessment(Base):
     created_by: Mapped[str] = mapped_column(String(64))
 
 
-class Plan(Base):
+class PlanRow(Base):
     """One version of a patient's titration plan; a change adds a version, never edits one."""
 
     __tablename__ = "plans"
@@ -223,7 +223,7 @@ class InstrumentResponseRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
-class ReminderSettings(Base):
+class ReminderSettingsRow(Base):
     """A patient's reminder choices: the time of the daily reminder, and opt-in e-mail.
 
     E-mail reminders are off unless the patient turns them on; the address is kept here, not
@@ -256,7 +256,7 @@ class AdviceRow(Base):
     created_by: Mapped[str] = mapped_column(String(64))
 
 
-class DoseOverride(Base):
+class DoseOverrideRow(Base):
     """A clinician's recorded decision to allow a dose that the diary showed was intolerable.
 
     Advice never suggests a dose found intolerable (or above it) unless one of these exists for
@@ -277,7 +277,7 @@ class DoseOverride(Base):
     created_by: Mapped[str] = mapped_column(String(64))
 
 
-class AuditEvent(Base):
+class AuditEventRow(Base):
     """Who did what to which record, when: ids and codes only, never names or free text."""
 
     __tablename__ = "audit_log"
@@ -292,7 +292,7 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
 
 
-class Nof1Trial(Base):
+class Nof1TrialRow(Base):
     """A blinded N-of-1 trial of LDN for one patient: the design as the clinic sees it (packs,
     never contents), its status, and after unblinding the result.
 
@@ -331,7 +331,7 @@ class Nof1Trial(Base):
         return f"N1-{self.id:04d}"
 
 
-class Nof1Allocation(Base):
+class Nof1AllocationRow(Base):
     """The sealed randomisation list of one trial: seed, pack contents, order per pair."""
 
     __tablename__ = "nof1_allocations"
@@ -344,7 +344,7 @@ class Nof1Allocation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(_tz_datetime())
 
 
-class Nof1Answer(Base):
+class Nof1AnswerRow(Base):
     """The patient's end-of-period answers: which pack they think held LDN (blinding check)
     and how they felt overall on it (-3 much worse .. +3 much better)."""
 
@@ -366,7 +366,7 @@ class Nof1Answer(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
-class LoginThrottle(Base):
+class LoginThrottleRow(Base):
     """A failed-login budget: one row per account name (hashed) and per client address.
 
     Why a table: the budget must be decided atomically and seen by every server process, so a
@@ -383,7 +383,7 @@ class LoginThrottle(Base):
     window_start: Mapped[dt.datetime] = mapped_column(_tz_datetime())
 
 
-class CdsJti(Base):
+class CdsJtiRow(Base):
     """JWT ids (`jti`) already presented by CDS clients, kept until the token expires, so a
     replayed token is refused by whichever server process receives it."""
 
@@ -394,7 +394,7 @@ class CdsJti(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(_tz_datetime(), index=True)
 
 
-class CdsFeedback(Base):
+class CdsFeedbackRow(Base):
     """One CDS Hooks feedback item (card outcome): ids and codes only, no free text."""
 
     __tablename__ = "cds_feedback"
@@ -413,21 +413,21 @@ class CdsFeedback(Base):
 __all__ = [
     "ROLES",
     "AdviceRow",
-    "Assessment",
-    "AuditEvent",
+    "AssessmentRow",
+    "AuditEventRow",
     "Base",
-    "CdsFeedback",
-    "CdsJti",
-    "Clinician",
+    "CdsFeedbackRow",
+    "CdsJtiRow",
+    "ClinicianRow",
     "DiaryEntryRow",
-    "DoseOverride",
+    "DoseOverrideRow",
     "InstrumentResponseRow",
-    "LoginThrottle",
-    "Nof1Allocation",
-    "Nof1Answer",
-    "Nof1Trial",
-    "Patient",
-    "Plan",
-    "ReminderSettings",
-    "User",
+    "LoginThrottleRow",
+    "Nof1AllocationRow",
+    "Nof1AnswerRow",
+    "Nof1TrialRow",
+    "PatientRow",
+    "PlanRow",
+    "ReminderSettingsRow",
+    "UserRow",
 ]

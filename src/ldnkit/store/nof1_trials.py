@@ -32,7 +32,7 @@ from ldnkit.research.nof1 import (
 )
 from ldnkit.research.nof1.analysis import Nof1Result
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import Nof1Trial
+from ldnkit.store.models import Nof1TrialRow
 from ldnkit.store.repositories import nof1 as trials
 
 __all__ = [
@@ -68,7 +68,7 @@ def start_trial(
     dose_mg: Decimal | None = None,
     seed: int | None = None,
     **options: Any,
-) -> tuple[Nof1Trial, Nof1Design]:
+) -> tuple[Nof1TrialRow, Nof1Design]:
     """Design and store a trial; the dose defaults to the titrated dose, the seed to a fresh
     random one (kept only in the sealed list)."""
     if dose_mg is None:
@@ -92,7 +92,7 @@ def start_trial(
 
 
 def trial_diary(
-    session: Session, trial: Nof1Trial
+    session: Session, trial: Nof1TrialRow
 ) -> tuple[dict[dt.date, float], dict[dt.date, list[dict[str, str]]]]:
     """Pain and side effects by date over the trial's dates (current diary revisions)."""
     rows = repo.current_entries(
@@ -103,7 +103,7 @@ def trial_diary(
     return pain, se
 
 
-def monitor(session: Session, trial: Nof1Trial, today: dt.date) -> dict[str, Any]:
+def monitor(session: Session, trial: Nof1TrialRow, today: dt.date) -> dict[str, Any]:
     """What the clinician sees while the trial runs: progress, stop signals, pain per pack.
 
     Blinded: periods are listed by pack letter only; mean pain per pack letter is shown
@@ -147,7 +147,7 @@ def analyse_trial(
     *,
     prior: Nof1Prior | None = None,
     save: bool = True,
-) -> tuple[Nof1Trial, Nof1Result, Nof1Report]:
+) -> tuple[Nof1TrialRow, Nof1Result, Nof1Report]:
     """Fit and report an unblinded trial (reading the sealed list is audited)."""
     trial = trials.get_trial(session, trial_id)
     if trial.unblinded_at is None:
@@ -175,7 +175,7 @@ def analyse_trial(
 
 def _completed_results(
     session: Session, clinician_id: int | None
-) -> list[tuple[Nof1Trial, Mapping[str, Any]]]:
+) -> list[tuple[Nof1TrialRow, Mapping[str, Any]]]:
     out = []
     for t in trials.list_trials(session, clinician_id=clinician_id):
         if t.unblinded_at is not None and t.unblind_kind == "final" and t.result:

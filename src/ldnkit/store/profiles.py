@@ -18,7 +18,7 @@ from ldnkit.clinical.models import Assessment, Patient, Plan
 from ldnkit.clinical.screening import screen
 from ldnkit.inputs import parse_model
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import Plan as PlanRow
+from ldnkit.store.models import PlanRow
 
 
 def clinical_profile(row: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ldnkit.clinical.titration import default_protocol_for, plan_for_patient
 from ldnkit.store import nof1_trials as svc
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import Nof1Allocation
+from ldnkit.store.models import Nof1AllocationRow
 from ldnkit.store.profiles import core_patient, save_plan_version, screen_and_save
 from ldnkit.store.repositories import nof1 as trials
 
@@ -73,7 +73,7 @@ def _trial_diary(
     row = trials.get_trial(s, trial_id)
     design = trials.design_of(row)
     alloc = trials.allocation_of(
-        s.scalars(select(Nof1Allocation).where(Nof1Allocation.trial_id == trial_id)).one()
+        s.scalars(select(Nof1AllocationRow).where(Nof1AllocationRow.trial_id == trial_id)).one()
     )
     entries, guesses, e = [], [], 0.0
     for day in range(design.total_days):

@@ -21,8 +21,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from ldnkit.errors import Forbidden, NotFound
-from ldnkit.store.models import AuditEvent, User
-from ldnkit.store.models import Patient as PatientRow
+from ldnkit.store.models import AuditEventRow, PatientRow, UserRow
 from ldnkit.web.auth_errors import NotAuthenticated
 from ldnkit.web.db import Database
 from ldnkit.web.refusals import audit_refusal
@@ -116,17 +115,17 @@ def _bearer(request: Request) -> str | None:
 def last_logout(session, user_id: int) -> dt.datetime | None:  # type: ignore[no-untyped-def]
     """When this account last logged out (every token issued before is void)."""
     return session.scalar(
-        select(func.max(AuditEvent.at)).where(
-            AuditEvent.entity == "user",
-            AuditEvent.entity_id == user_id,
-            AuditEvent.action == "logout",
+        select(func.max(AuditEventRow.at)).where(
+            AuditEventRow.entity == "user",
+            AuditEventRow.entity_id == user_id,
+            AuditEventRow.action == "logout",
         )
     )
 
 
 def _load_principal(db: Database, user_id: int, issued_at: float) -> Principal | None:
     with db.read() as session:
-        user = session.get(User, user_id)
+        user = session.get(UserRow, user_id)
         if user is None or not user.active:
             return None
         logout = last_logout(session, user.id)

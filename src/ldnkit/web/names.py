@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ldnkit.store.models import User
+from ldnkit.store.models import UserRow
 
 
 def actor_names(session: Session, actors: Iterable[str]) -> dict[str, str]:
@@ -23,7 +23,9 @@ def actor_names(session: Session, actors: Iterable[str]) -> dict[str, str]:
             ids.add(int(num))
     if not ids:
         return {}
-    rows = session.execute(select(User.id, User.username, User.role).where(User.id.in_(ids)))
+    rows = session.execute(
+        select(UserRow.id, UserRow.username, UserRow.role).where(UserRow.id.in_(ids))
+    )
     return {f"user:{i}": f"{name} ({role})" for i, name, role in rows}
 
 

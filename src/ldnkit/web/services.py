@@ -22,9 +22,7 @@ from ldnkit.clinical.response import response_rules
 from ldnkit.clinical.titration import plan_for_patient
 from ldnkit.errors import ValidationError
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import Assessment as AssessmentRow
-from ldnkit.store.models import DiaryEntryRow
-from ldnkit.store.models import Plan as PlanRow
+from ldnkit.store.models import AssessmentRow, DiaryEntryRow, PlanRow
 from ldnkit.store.profiles import core_patient, screen_and_save
 from ldnkit.web.advice import AdviceView, todays_advice
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from ldnkit import i18n
 from ldnkit.clinical.models import fmt_mg
-from ldnkit.store.models import Patient as PatientRow
+from ldnkit.store.models import PatientRow
 from ldnkit.web.security import CSRF_COOKIE, SESSION_COOKIE, new_csrf_cookie
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"

@@ -22,7 +22,7 @@ from ldnkit.clinical.models import Assessment, Medication, Patient, Plan
 from ldnkit.clinical.plan_safety import check_imported_plan
 from ldnkit.inputs import parse_model
 from ldnkit.interop.fhir.reading import DiaryImport, new_entries
-from ldnkit.store.models import Assessment as AssessmentRow
+from ldnkit.store.models import AssessmentRow
 from ldnkit.store.repositories import (
     add_diary_entries,
     audit,

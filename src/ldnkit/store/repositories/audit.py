@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ldnkit.errors import ValidationError
-from ldnkit.store.models import AuditEvent
+from ldnkit.store.models import AuditEventRow
 from ldnkit.store.repositories._common import utcnow
 
 _CODE = re.compile(r"^[A-Za-z0-9_.:\-]{0,64}$")
@@ -47,12 +47,12 @@ def record(
     entity_id: int | None,
     details: Mapping[str, AuditValue] | None = None,
     at: dt.datetime | None = None,
-) -> AuditEvent:
+) -> AuditEventRow:
     """Add an audit event in the caller's transaction, so it commits or rolls back with the change."""
     for name, value in (("actor", actor), ("action", action), ("entity", entity)):
         if not _CODE.match(value) or not value:
             raise ValidationError(f"audit.{name}", "must be a short code (letters, digits, _.:-)")
-    event = AuditEvent(
+    event = AuditEventRow(
         at=at or utcnow(),
         actor=actor,
         action=action,
@@ -96,13 +96,13 @@ def list_events(
     entity: str | None = None,
     entity_id: int | None = None,
     limit: int = 100,
-) -> Sequence[AuditEvent]:
+) -> Sequence[AuditEventRow]:
     """Newest events first, optionally for one record."""
-    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    stmt = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
     if entity is not None:
-        stmt = stmt.where(AuditEvent.entity == entity)
+        stmt = stmt.where(AuditEventRow.entity == entity)
     if entity_id is not None:
-        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+        stmt = stmt.where(AuditEventRow.entity_id == entity_id)
     return session.scalars(stmt).all()
 
 

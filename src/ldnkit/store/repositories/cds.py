@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ldnkit.store.models import CdsFeedback, CdsJti
+from ldnkit.store.models import CdsFeedbackRow, CdsJtiRow
 from ldnkit.store.repositories._common import utcnow
 
 
@@ -30,18 +30,18 @@ def claim_jti(session: Session, issuer: str, jti: str, expires_at: dt.datetime) 
     """
     if zlib.crc32(jti.encode("utf-8", "replace")) % 64 == 0:
         cutoff = utcnow() - dt.timedelta(hours=1)
-        session.execute(delete(CdsJti).where(CdsJti.expires_at < cutoff))
+        session.execute(delete(CdsJtiRow).where(CdsJtiRow.expires_at < cutoff))
     values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         row = session.execute(
-            insert(CdsJti).values(values).on_conflict_do_nothing().returning(CdsJti.jti)
+            insert(CdsJtiRow).values(values).on_conflict_do_nothing().returning(CdsJtiRow.jti)
         ).first()
         return row is not None
-    if session.get(CdsJti, (issuer, jti)) is not None:
+    if session.get(CdsJtiRow, (issuer, jti)) is not None:
         return False
-    session.add(CdsJti(**values))
+    session.add(CdsJtiRow(**values))
     session.flush()
     return True
 
@@ -53,7 +53,7 @@ def add_feedback(
     now = utcnow()
     for item in items:
         session.add(
-            CdsFeedback(
+            CdsFeedbackRow(
                 at=now,
                 service=service[:64],
                 client=client[:255] if client else None,
@@ -70,9 +70,9 @@ def add_feedback(
 
 def list_feedback(session: Session, service: str | None = None, limit: int = 100) -> list[dict]:
     """Newest feedback first (for the administrator and for tests)."""
-    query = select(CdsFeedback).order_by(CdsFeedback.id.desc()).limit(limit)
+    query = select(CdsFeedbackRow).order_by(CdsFeedbackRow.id.desc()).limit(limit)
     if service is not None:
-        query = query.where(CdsFeedback.service == service)
+        query = query.where(CdsFeedbackRow.service == service)
     return [
         {
             "service": f.service,

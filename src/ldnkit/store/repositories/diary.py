@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ldnkit.clinical.diary import DiaryEntry, SideEffectReport, validate_diary_entry
 from ldnkit.errors import LdnkitError, ValidationError
 from ldnkit.evidence import Evidence
-from ldnkit.store.models import AuditEvent, DiaryEntryRow
+from ldnkit.store.models import AuditEventRow, DiaryEntryRow
 from ldnkit.store.repositories import audit
 from ldnkit.store.repositories._common import utcnow
 from ldnkit.store.repositories.people import get_patient
@@ -321,7 +321,7 @@ def add_validated_entries(
                 }
             )
         pending = later
-    session.execute(insert(AuditEvent), events)
+    session.execute(insert(AuditEventRow), events)
     return [row for row in out if row is not None]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ldnkit.errors import NotFound, ValidationError
 from ldnkit.research.nof1 import Allocation, Nof1Design
-from ldnkit.store.models import Nof1Allocation, Nof1Answer, Nof1Trial, Patient
+from ldnkit.store.models import Nof1AllocationRow, Nof1AnswerRow, Nof1TrialRow, PatientRow
 from ldnkit.store.repositories import audit
 from ldnkit.store.repositories._common import utcnow
 
@@ -53,9 +53,9 @@ ENTITY = "nof1_trial"
 
 def create_trial(
     session: Session, patient_id: int, design: Nof1Design, allocation: Allocation, actor: str
-) -> Nof1Trial:
+) -> Nof1TrialRow:
     """Store the blinded design and its sealed list together (one transaction)."""
-    if session.get(Patient, patient_id) is None:
+    if session.get(PatientRow, patient_id) is None:
         raise NotFound("patient", str(patient_id))
     if design.settings.seed is not None:
         raise ValidationError("design.settings.seed", "the stored design must not carry the seed")
@@ -63,7 +63,7 @@ def create_trial(
     if open_:
         raise ValidationError("patient", f"trial {open_[0].ref} is still running for this patient")
     now = utcnow()
-    row = Nof1Trial(
+    row = Nof1TrialRow(
         patient_id=patient_id,
         status="active",
         start_date=design.settings.start,
@@ -80,7 +80,7 @@ def create_trial(
         details={"patient_id": patient_id, "pairs": design.settings.pairs},
     )
     session.add(
-        Nof1Allocation(
+        Nof1AllocationRow(
             trial_id=row.id,
             seed=allocation.seed,
             pack_contents=dict(allocation.pack_contents),
@@ -92,39 +92,41 @@ def create_trial(
     return row
 
 
-def get_trial(session: Session, trial_id: int) -> Nof1Trial:
-    row = session.get(Nof1Trial, trial_id)
+def get_trial(session: Session, trial_id: int) -> Nof1TrialRow:
+    row = session.get(Nof1TrialRow, trial_id)
     if row is None:
         raise NotFound("N-of-1 trial", str(trial_id))
     return row
 
 
-def trials_for_patient(session: Session, patient_id: int) -> Sequence[Nof1Trial]:
+def trials_for_patient(session: Session, patient_id: int) -> Sequence[Nof1TrialRow]:
     """Newest first."""
     return session.scalars(
-        select(Nof1Trial).where(Nof1Trial.patient_id == patient_id).order_by(Nof1Trial.id.desc())
+        select(Nof1TrialRow)
+        .where(Nof1TrialRow.patient_id == patient_id)
+        .order_by(Nof1TrialRow.id.desc())
     ).all()
 
 
 def list_trials(
     session: Session, clinician_id: int | None = None, status: str | None = None
-) -> Sequence[Nof1Trial]:
+) -> Sequence[Nof1TrialRow]:
     """All trials (pharmacist) or one clinician's patients' trials, oldest first."""
-    stmt = select(Nof1Trial).order_by(Nof1Trial.id)
+    stmt = select(Nof1TrialRow).order_by(Nof1TrialRow.id)
     if clinician_id is not None:
-        stmt = stmt.join(Patient, Patient.id == Nof1Trial.patient_id).where(
-            Patient.clinician_id == clinician_id
+        stmt = stmt.join(PatientRow, PatientRow.id == Nof1TrialRow.patient_id).where(
+            PatientRow.clinician_id == clinician_id
         )
     if status is not None:
-        stmt = stmt.where(Nof1Trial.status == status)
+        stmt = stmt.where(Nof1TrialRow.status == status)
     return session.scalars(stmt).all()
 
 
-def design_of(row: Nof1Trial) -> Nof1Design:
+def design_of(row: Nof1TrialRow) -> Nof1Design:
     return Nof1Design.model_validate(row.design)
 
 
-def allocation_of(row: Nof1Allocation) -> Allocation:
+def allocation_of(row: Nof1AllocationRow) -> Allocation:
     return Allocation(
         seed=row.seed, pack_contents=dict(row.pack_contents), orders=tuple(row.orders)
     )
@@ -141,7 +143,7 @@ def read_allocation(session: Session, trial_id: int, *, actor: str, purpose: Pur
         raise ValidationError("purpose", "must be pharmacy, final or emergency")
     if purpose != "pharmacy" and trial.unblinded_at is None:
         raise ValidationError("trial", f"trial {trial.ref} has not been unblinded")
-    row = session.scalar(select(Nof1Allocation).where(Nof1Allocation.trial_id == trial_id))
+    row = session.scalar(select(Nof1AllocationRow).where(Nof1AllocationRow.trial_id == trial_id))
     if row is None:
         raise NotFound("randomisation list of trial", str(trial_id))
     audit.record(
@@ -164,7 +166,7 @@ def unblind(
     today: dt.date,
     reason: str | None = None,
     note: str | None = None,
-) -> Nof1Trial:
+) -> Nof1TrialRow:
     """Open the list to the clinician: after the last period, or in an emergency with a reason."""
     trial = get_trial(session, trial_id)
     if trial.unblinded_at is not None:
@@ -210,7 +212,7 @@ def set_status(
     status: Literal["stopped", "completed"],
     on: dt.date,
     reason: str | None = None,
-) -> Nof1Trial:
+) -> Nof1TrialRow:
     """Stop early (with a coded reason) or mark the trial completed."""
     trial = get_trial(session, trial_id)
     if trial.status != "active":
@@ -240,7 +242,7 @@ def save_answer(
     guess: str,
     impression: int | None,
     actor: str,
-) -> Nof1Answer:
+) -> Nof1AnswerRow:
     """The end-of-period answers; one per period (a second answer replaces the first)."""
     trial = get_trial(session, trial_id)
     design = design_of(trial)
@@ -251,10 +253,12 @@ def save_answer(
     if impression is not None and not -3 <= impression <= 3:
         raise ValidationError("impression", "must be -3 to 3")
     row = session.scalar(
-        select(Nof1Answer).where(Nof1Answer.trial_id == trial_id, Nof1Answer.period == period)
+        select(Nof1AnswerRow).where(
+            Nof1AnswerRow.trial_id == trial_id, Nof1AnswerRow.period == period
+        )
     )
     if row is None:
-        row = Nof1Answer(
+        row = Nof1AnswerRow(
             trial_id=trial_id,
             period=period,
             guess=guess,
@@ -282,13 +286,17 @@ def save_answer(
     return row
 
 
-def answers(session: Session, trial_id: int) -> Sequence[Nof1Answer]:
+def answers(session: Session, trial_id: int) -> Sequence[Nof1AnswerRow]:
     return session.scalars(
-        select(Nof1Answer).where(Nof1Answer.trial_id == trial_id).order_by(Nof1Answer.period)
+        select(Nof1AnswerRow)
+        .where(Nof1AnswerRow.trial_id == trial_id)
+        .order_by(Nof1AnswerRow.period)
     ).all()
 
 
-def save_result(session: Session, trial_id: int, payload: dict[str, Any], actor: str) -> Nof1Trial:
+def save_result(
+    session: Session, trial_id: int, payload: dict[str, Any], actor: str
+) -> Nof1TrialRow:
     """Keep the analysis and report of an unblinded trial (recomputable; kept for the record)."""
     trial = get_trial(session, trial_id)
     if trial.unblinded_at is None:

@@ -18,7 +18,7 @@ from ldnkit.clinical.history import OVERRIDE_REASONS
 from ldnkit.clinical.history import DoseOverride as CoreOverride
 from ldnkit.errors import ValidationError
 from ldnkit.inputs import parse_model
-from ldnkit.store.models import DoseOverride
+from ldnkit.store.models import DoseOverrideRow
 from ldnkit.store.repositories import audit
 from ldnkit.store.repositories._common import utcnow
 from ldnkit.store.repositories.people import get_patient
@@ -33,7 +33,7 @@ def add_dose_override(
     reason: str,
     note: str | None = None,
     actor: str,
-) -> DoseOverride:
+) -> DoseOverrideRow:
     """Record an override (validated through the core model) with its audit event."""
     get_patient(session, patient_id)
     if reason not in OVERRIDE_REASONS:
@@ -41,7 +41,7 @@ def add_dose_override(
     core = parse_model(
         CoreOverride, {"dose_mg": dose_mg, "effective_on": effective_on, "reason": reason}
     )
-    row = DoseOverride(
+    row = DoseOverrideRow(
         patient_id=patient_id,
         dose_mg=core.dose_mg,
         effective_on=core.effective_on,
@@ -63,12 +63,12 @@ def add_dose_override(
     )
 
 
-def list_dose_overrides(session: Session, patient_id: int) -> Sequence[DoseOverride]:
+def list_dose_overrides(session: Session, patient_id: int) -> Sequence[DoseOverrideRow]:
     """Every override for a patient, oldest first."""
     return session.scalars(
-        select(DoseOverride)
-        .where(DoseOverride.patient_id == patient_id)
-        .order_by(DoseOverride.effective_on, DoseOverride.id)
+        select(DoseOverrideRow)
+        .where(DoseOverrideRow.patient_id == patient_id)
+        .order_by(DoseOverrideRow.effective_on, DoseOverrideRow.id)
     ).all()
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ldnkit.errors import ValidationError
-from ldnkit.store.models import Clinician, Patient
+from ldnkit.store.models import ClinicianRow, PatientRow
 from ldnkit.store.repositories import audit
 from ldnkit.store.repositories._common import get_or_404, utcnow
 
@@ -28,18 +28,18 @@ def _required(field: str, value: str) -> str:
 
 def create_clinician(
     session: Session, *, name: str, email: str | None = None, actor: str
-) -> Clinician:
+) -> ClinicianRow:
     """Register a prescriber; the audit entry records the id only."""
-    clinician = Clinician(name=_required("name", name), email=email, created_at=utcnow())
+    clinician = ClinicianRow(name=_required("name", name), email=email, created_at=utcnow())
     return audit.add_audited(session, clinician, actor=actor, entity="clinician")
 
 
-def get_clinician(session: Session, clinician_id: int) -> Clinician:
-    return get_or_404(session, Clinician, clinician_id, "clinician")
+def get_clinician(session: Session, clinician_id: int) -> ClinicianRow:
+    return get_or_404(session, ClinicianRow, clinician_id, "clinician")
 
 
-def list_clinicians(session: Session) -> Sequence[Clinician]:
-    return session.scalars(select(Clinician).order_by(Clinician.id)).all()
+def list_clinicians(session: Session) -> Sequence[ClinicianRow]:
+    return session.scalars(select(ClinicianRow).order_by(ClinicianRow.id)).all()
 
 
 def create_patient(
@@ -52,10 +52,10 @@ def create_patient(
     mrn: str | None = None,
     profile: Mapping[str, Any] | None = None,
     actor: str,
-) -> Patient:
+) -> PatientRow:
     """Register a patient under a clinician (who must exist)."""
     get_clinician(session, clinician_id)
-    patient = Patient(
+    patient = PatientRow(
         clinician_id=clinician_id,
         given_name=_required("given_name", given_name),
         family_name=_required("family_name", family_name),
@@ -69,21 +69,21 @@ def create_patient(
     )
 
 
-def get_patient(session: Session, patient_id: int) -> Patient:
-    return get_or_404(session, Patient, patient_id, "patient")
+def get_patient(session: Session, patient_id: int) -> PatientRow:
+    return get_or_404(session, PatientRow, patient_id, "patient")
 
 
-def list_patients(session: Session, *, clinician_id: int | None = None) -> Sequence[Patient]:
+def list_patients(session: Session, *, clinician_id: int | None = None) -> Sequence[PatientRow]:
     """All patients, or one clinician's: the web layer's per-role filter starts here."""
-    stmt = select(Patient).order_by(Patient.id)
+    stmt = select(PatientRow).order_by(PatientRow.id)
     if clinician_id is not None:
-        stmt = stmt.where(Patient.clinician_id == clinician_id)
+        stmt = stmt.where(PatientRow.clinician_id == clinician_id)
     return session.scalars(stmt).all()
 
 
 def update_patient_profile(
     session: Session, patient_id: int, profile: Mapping[str, Any], *, actor: str
-) -> Patient:
+) -> PatientRow:
     """Replace the clinical profile (the audit log says it changed, not what it says)."""
     patient = get_patient(session, patient_id)
     patient.profile = dict(profile)
@@ -96,7 +96,7 @@ def update_patient_profile(
 
 def set_patient_language(
     session: Session, patient_id: int, language: str | None, *, actor: str
-) -> Patient:
+) -> PatientRow:
     """Set the language of the patient's pages and reminders (None: follow the browser).
 
     The caller passes a supported code ("en", "es"); the audit log records the choice.

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ldnkit.errors import NotFound
-from ldnkit.store.models import AdviceRow, Assessment, Plan
+from ldnkit.store.models import AdviceRow, AssessmentRow, PlanRow
 from ldnkit.store.repositories import audit
 from ldnkit.store.repositories._common import utcnow
 from ldnkit.store.repositories.people import get_patient
@@ -28,10 +28,10 @@ def save_assessment(
     status: str,
     payload: Mapping[str, Any],
     actor: str,
-) -> Assessment:
+) -> AssessmentRow:
     """Store a screening result (e.g. the core's `Assessment.model_dump(mode="json")`)."""
     get_patient(session, patient_id)
-    row = Assessment(
+    row = AssessmentRow(
         patient_id=patient_id,
         assessed_on=assessed_on,
         status=status,
@@ -48,11 +48,11 @@ def save_assessment(
     )
 
 
-def list_assessments(session: Session, patient_id: int) -> Sequence[Assessment]:
+def list_assessments(session: Session, patient_id: int) -> Sequence[AssessmentRow]:
     return session.scalars(
-        select(Assessment)
-        .where(Assessment.patient_id == patient_id)
-        .order_by(Assessment.assessed_on, Assessment.id)
+        select(AssessmentRow)
+        .where(AssessmentRow.patient_id == patient_id)
+        .order_by(AssessmentRow.assessed_on, AssessmentRow.id)
     ).all()
 
 
@@ -64,15 +64,17 @@ def save_plan(
     start_date: dt.date,
     payload: Mapping[str, Any],
     actor: str,
-) -> Plan:
+) -> PlanRow:
     """Save a new plan version (1 for the first); earlier versions are never modified.
 
     Two clinicians saving at once race for the same version number; the unique constraint
     makes one of them fail rather than both silently winning.
     """
     get_patient(session, patient_id)
-    latest = session.scalar(select(func.max(Plan.version)).where(Plan.patient_id == patient_id))
-    plan = Plan(
+    latest = session.scalar(
+        select(func.max(PlanRow.version)).where(PlanRow.patient_id == patient_id)
+    )
+    plan = PlanRow(
         patient_id=patient_id,
         version=(latest or 0) + 1,
         protocol_id=protocol_id,
@@ -91,23 +93,26 @@ def save_plan(
     )
 
 
-def current_plan(session: Session, patient_id: int) -> Plan | None:
+def current_plan(session: Session, patient_id: int) -> PlanRow | None:
     """The latest plan version, or None when the patient has no plan yet."""
     return session.scalars(
-        select(Plan).where(Plan.patient_id == patient_id).order_by(Plan.version.desc()).limit(1)
+        select(PlanRow)
+        .where(PlanRow.patient_id == patient_id)
+        .order_by(PlanRow.version.desc())
+        .limit(1)
     ).first()
 
 
-def plan_versions(session: Session, patient_id: int) -> Sequence[Plan]:
+def plan_versions(session: Session, patient_id: int) -> Sequence[PlanRow]:
     """Every version, oldest first."""
     return session.scalars(
-        select(Plan).where(Plan.patient_id == patient_id).order_by(Plan.version)
+        select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.version)
     ).all()
 
 
-def get_plan_version(session: Session, patient_id: int, version: int) -> Plan:
+def get_plan_version(session: Session, patient_id: int, version: int) -> PlanRow:
     plan = session.scalars(
-        select(Plan).where(Plan.patient_id == patient_id, Plan.version == version)
+        select(PlanRow).where(PlanRow.patient_id == patient_id, PlanRow.version == version)
     ).first()
     if plan is None:
         raise NotFound("plan version", f"{patient_id}/{version}")

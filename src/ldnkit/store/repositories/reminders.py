@@ -9,7 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from ldnkit.errors import ValidationError
-from ldnkit.store.models import ReminderSettings
+from ldnkit.store.models import ReminderSettingsRow
 from ldnkit.store.repositories import audit
 from ldnkit.store.repositories._common import utcnow
 from ldnkit.store.repositories.people import get_patient
@@ -29,7 +29,7 @@ class Reminders:
 
 
 def get_reminders(session: Session, patient_id: int) -> Reminders:
-    row = session.get(ReminderSettings, patient_id)
+    row = session.get(ReminderSettingsRow, patient_id)
     if row is None:
         return Reminders(DEFAULT_TIME, None, False, chosen=False)
     return Reminders(row.reminder_time, row.email, row.email_opt_in, chosen=True)
@@ -54,9 +54,9 @@ def save_reminders(
     if email_opt_in and address is None:
         raise ValidationError("email", "an e-mail address is needed for e-mail reminders")
     get_patient(session, patient_id)
-    row = session.get(ReminderSettings, patient_id)
+    row = session.get(ReminderSettingsRow, patient_id)
     if row is None:
-        row = ReminderSettings(patient_id=patient_id)
+        row = ReminderSettingsRow(patient_id=patient_id)
         session.add(row)
     row.reminder_time = reminder_time.replace(second=0, microsecond=0, tzinfo=None)
     row.email = address

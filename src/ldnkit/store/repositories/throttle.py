@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ldnkit.store.models import LoginThrottle
+from ldnkit.store.models import LoginThrottleRow
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -35,11 +35,11 @@ def _ensure_row(session: Session, key: str, now: dt.datetime) -> None:
     dialect = session.get_bind().dialect.name
     values = {"key": key, "failures": 0, "window_start": now}
     if dialect == "postgresql":
-        session.execute(pg_insert(LoginThrottle).values(values).on_conflict_do_nothing())
+        session.execute(pg_insert(LoginThrottleRow).values(values).on_conflict_do_nothing())
     elif dialect == "sqlite":
-        session.execute(sqlite_insert(LoginThrottle).values(values).on_conflict_do_nothing())
-    elif session.get(LoginThrottle, key) is None:  # other databases: best effort
-        session.add(LoginThrottle(**values))
+        session.execute(sqlite_insert(LoginThrottleRow).values(values).on_conflict_do_nothing())
+    elif session.get(LoginThrottleRow, key) is None:  # other databases: best effort
+        session.add(LoginThrottleRow(**values))
         session.flush()
 
 
@@ -53,20 +53,20 @@ def claim(
     """
     _ensure_row(session, key, now)
     cutoff = now - window
-    expired = LoginThrottle.window_start < cutoff
+    expired = LoginThrottleRow.window_start < cutoff
     granted = session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.key == key, (LoginThrottle.failures < limit) | expired)
+        update(LoginThrottleRow)
+        .where(LoginThrottleRow.key == key, (LoginThrottleRow.failures < limit) | expired)
         .values(
-            failures=case((expired, 1), else_=LoginThrottle.failures + 1),
-            window_start=case((expired, now), else_=LoginThrottle.window_start),
+            failures=case((expired, 1), else_=LoginThrottleRow.failures + 1),
+            window_start=case((expired, now), else_=LoginThrottleRow.window_start),
         )
-        .returning(LoginThrottle.failures)
+        .returning(LoginThrottleRow.failures)
         .execution_options(synchronize_session=False)
     ).first()
     if granted is not None:
         return None
-    start = session.scalar(select(LoginThrottle.window_start).where(LoginThrottle.key == key))
+    start = session.scalar(select(LoginThrottleRow.window_start).where(LoginThrottleRow.key == key))
     if start is None:
         return max(1, int(window.total_seconds()))
     return max(1, int((_aware(start) + window - now).total_seconds()))
@@ -75,22 +75,22 @@ def claim(
 def release(session: Session, key: str) -> None:
     """Give back the slot a request claimed (its password was right)."""
     session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.key == key, LoginThrottle.failures > 0)
-        .values(failures=LoginThrottle.failures - 1)
+        update(LoginThrottleRow)
+        .where(LoginThrottleRow.key == key, LoginThrottleRow.failures > 0)
+        .values(failures=LoginThrottleRow.failures - 1)
         .execution_options(synchronize_session=False)
     )
 
 
 def clear(session: Session, key: str) -> bool:
     """Forget a budget entirely (an administrator unlocking an account); True if one existed."""
-    result = session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+    result = session.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key == key))
     return bool(result.rowcount)
 
 
 def failures(session: Session, key: str, *, window: dt.timedelta, now: dt.datetime) -> int:
     """Failures counted against `key` in its current window (0 once the window has passed)."""
-    row = session.get(LoginThrottle, key)
+    row = session.get(LoginThrottleRow, key)
     if row is None or _aware(row.window_start) < now - window:
         return 0
     return row.failures

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ldnkit.errors import ValidationError
-from ldnkit.store.models import ROLES, User
+from ldnkit.store.models import ROLES, UserRow
 from ldnkit.store.password_policy import MIN_CHARS, check_password
 from ldnkit.store.repositories import audit
 from ldnkit.store.repositories._common import get_or_404, utcnow
@@ -42,7 +42,7 @@ def create_user(
     clinician_id: int | None = None,
     patient_id: int | None = None,
     actor: str,
-) -> User:
+) -> UserRow:
     """Create an account; the linked clinician or patient must exist and match the role."""
     username = username.strip()
     if not username:
@@ -60,7 +60,7 @@ def create_user(
     if get_user_by_username(session, username) is not None:
         raise ValidationError("username", "already taken")
     check_password(password, username=username, role=role)
-    user = User(
+    user = UserRow(
         username=username,
         password_hash=hash_password(password),
         role=role,
@@ -72,19 +72,19 @@ def create_user(
     return audit.add_audited(session, user, actor=actor, entity="user", details={"role": role})
 
 
-def get_user(session: Session, user_id: int) -> User:
-    return get_or_404(session, User, user_id, "user")
+def get_user(session: Session, user_id: int) -> UserRow:
+    return get_or_404(session, UserRow, user_id, "user")
 
 
-def get_user_by_username(session: Session, username: str) -> User | None:
-    return session.scalars(select(User).where(User.username == username.strip())).first()
+def get_user_by_username(session: Session, username: str) -> UserRow | None:
+    return session.scalars(select(UserRow).where(UserRow.username == username.strip())).first()
 
 
-def list_users(session: Session) -> Sequence[User]:
-    return session.scalars(select(User).order_by(User.id)).all()
+def list_users(session: Session) -> Sequence[UserRow]:
+    return session.scalars(select(UserRow).order_by(UserRow.id)).all()
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+def authenticate(session: Session, username: str, password: str) -> UserRow | None:
     """The active user with this username and password, else None.
 
     Takes the same time whether or not the user exists (a dummy verify), and upgrades the
@@ -105,7 +105,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def set_password(session: Session, user_id: int, password: str, *, actor: str) -> User:
+def set_password(session: Session, user_id: int, password: str, *, actor: str) -> UserRow:
     """Replace an account's password (the policy applies as at creation); audited."""
     user = get_user(session, user_id)
     check_password(password, username=user.username, role=user.role)
@@ -115,7 +115,7 @@ def set_password(session: Session, user_id: int, password: str, *, actor: str) -
     return user
 
 
-def set_active(session: Session, user_id: int, active: bool, *, actor: str) -> User:
+def set_active(session: Session, user_id: int, active: bool, *, actor: str) -> UserRow:
     user = get_user(session, user_id)
     user.active = active
     session.flush()

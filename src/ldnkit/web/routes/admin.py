@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ldnkit.errors import ValidationError
 from ldnkit.inputs import parse_model
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import AuditEvent
+from ldnkit.store.models import AuditEventRow
 from ldnkit.store.repositories import audit
 from ldnkit.web import forms
 from ldnkit.web.deps import Admin, Db, Principal
@@ -90,13 +90,13 @@ def audit_page_rows(
     session: Session, entity: str | None, entity_id: int | None, before: int | None, size: int
 ) -> tuple[list[Any], bool]:
     """One page of events, newest first, older than event `before`; and whether more exist."""
-    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(size + 1)
+    stmt = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(size + 1)
     if entity:
-        stmt = stmt.where(AuditEvent.entity == entity)
+        stmt = stmt.where(AuditEventRow.entity == entity)
     if entity_id is not None:
-        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+        stmt = stmt.where(AuditEventRow.entity_id == entity_id)
     if before is not None:
-        stmt = stmt.where(AuditEvent.id < before)
+        stmt = stmt.where(AuditEventRow.id < before)
     rows = list(session.scalars(stmt).all())
     return rows[:size], len(rows) > size
 

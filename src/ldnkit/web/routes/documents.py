@@ -24,7 +24,7 @@ from ldnkit.interop.documents import (
     without_inline_citations,
 )
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import Clinician as ClinicianRow
+from ldnkit.store.models import ClinicianRow
 from ldnkit.web import services
 from ldnkit.web.deps import CurrentUser, Db, InScope
 from ldnkit.web.routes.fhir import Records

@@ -24,8 +24,7 @@ from ldnkit.errors import Forbidden, NotFound, ValidationError
 from ldnkit.interop.nof1_documents import report_pdf
 from ldnkit.research.nof1 import dispensing
 from ldnkit.store import nof1_trials as svc
-from ldnkit.store.models import Nof1Trial
-from ldnkit.store.models import Patient as PatientRow
+from ldnkit.store.models import Nof1TrialRow, PatientRow
 from ldnkit.store.repositories import nof1 as trials
 from ldnkit.web import forms
 from ldnkit.web.deps import (
@@ -62,7 +61,7 @@ class TrialRef(BaseModel):
 
 def _load_trial(db: Db, trial_id: int) -> TrialRef | None:
     with db.read() as s:
-        row = s.get(Nof1Trial, trial_id)
+        row = s.get(Nof1TrialRow, trial_id)
         if row is None:
             return None
         patient = s.get(PatientRow, row.patient_id)
@@ -151,7 +150,7 @@ class StopIn(BaseModel):
     reason: Literal["intolerable_side_effects", "patient_request", "severe_worsening", "other"]
 
 
-def _trial_out(row: Nof1Trial) -> dict[str, Any]:
+def _trial_out(row: Nof1TrialRow) -> dict[str, Any]:
     """A trial as JSON for anyone in scope: the blinded design, status, result if unblinded."""
     return {
         "id": row.id,
@@ -178,8 +177,8 @@ def _check_start(start: dt.date, today: dt.date) -> None:
         raise ValidationError("start", "must be within a year from today")
 
 
-def _create(db: Db, patient_id: int, body: TrialIn, actor: str) -> Nof1Trial:
-    def job(s: Any) -> Nof1Trial:
+def _create(db: Db, patient_id: int, body: TrialIn, actor: str) -> Nof1TrialRow:
+    def job(s: Any) -> Nof1TrialRow:
         row, _ = svc.start_trial(
             s,
             patient_id,

@@ -18,7 +18,7 @@ from ldnkit.errors import Forbidden, ValidationError
 from ldnkit.evidence import default_evidence
 from ldnkit.inputs import parse_model
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import Patient as PatientRow
+from ldnkit.store.models import PatientRow
 from ldnkit.store.profiles import clinical_profile
 from ldnkit.web import forms, services
 from ldnkit.web.advice import todays_advice

@@ -25,8 +25,7 @@ from ldnkit.evidence import default_evidence
 from ldnkit.inputs import parse_model
 from ldnkit.interop.ical import plan_to_ics
 from ldnkit.store import repositories as repo
-from ldnkit.store.models import DoseOverride as DoseOverrideRow
-from ldnkit.store.models import Plan as PlanRow
+from ldnkit.store.models import DoseOverrideRow, PlanRow
 from ldnkit.store.profiles import clinical_profile, save_plan_version
 from ldnkit.web import forms, services
 from ldnkit.web.deps import Clinician, ClinicianScope, CurrentUser, Db, InScope, Today
