@@ -15,6 +15,7 @@ changes; and the correlation of baseline ESR with response (younger-2009).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,26 +198,41 @@ def _ci(x: np.ndarray) -> tuple[float, float, float, float]:
     return m, s, m - h, m + h
 
 
-def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis | ParallelAnalysis:
-    """Analyse a trial table (see module docstring); raises ValidationError naming the problem.
+@dataclass
+class _CrossoverWork:
+    """What the crossover steps share: the checked table in, the tables built so far out.
 
-    Within-patient designs (every patient has placebo and LDN days) get the crossover
-    analysis; a parallel trial (each patient on one arm) goes to `analyze_parallel`."""
-    summary_days = check_int("summary_days", summary_days, 1, 3650)
-    df = _validate(frame)
-    arms = df[df["treatment"] != "none"].groupby("patient")["treatment"].nunique()
-    if (arms == 1).all():
-        return analyze_parallel(df, summary_days)
-    notes: list[str] = []
+    Each step in `CROSSOVER_STEPS` reads the fields earlier steps filled and fills its own, so
+    the order of the tuple is the order of the analysis."""
+
+    df: pd.DataFrame
+    summary_days: int
+    notes: list[str] = field(default_factory=list)
+    patients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    complete: pd.DataFrame = field(default_factory=pd.DataFrame)
+    first_day: dict[str, pd.Series] = field(default_factory=dict)
+    phase_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    percent_reduction: dict[str, float] = field(default_factory=dict)
+    mixed_model: dict[str, Any] = field(default_factory=dict)
+    contrast: Contrast | None = None
+    responders: pd.DataFrame = field(default_factory=pd.DataFrame)
+    thresholds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    esr: dict[str, float] = field(default_factory=dict)
+    daily_means: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _patient_summaries(*, work: _CrossoverWork) -> None:
+    """Baseline mean and the last `summary_days` of each arm per patient, their changes and
+    percentage reductions; patients missing a summary are noted and left out of paired tests."""
+    df = work.df
     base = df[df["phase"].str.lower() == "baseline"].groupby("patient")["severity"].mean()
     summ: dict[str, pd.Series] = {"baseline": base}
-    first_day: dict[str, pd.Series] = {}
     for treat in ("placebo", "ldn"):
         sub = df[df["treatment"] == treat]
         summ[treat] = sub.groupby("patient").apply(
-            lambda g: _window(g, summary_days), include_groups=False
+            lambda g: _window(g, work.summary_days), include_groups=False
         )
-        first_day[treat] = sub.groupby("patient")["day"].min()
+        work.first_day[treat] = sub.groupby("patient")["day"].min()
     pt = pd.DataFrame(summ)
     pt["placebo_change"] = pt["placebo"] - pt["baseline"]
     pt["ldn_change"] = pt["ldn"] - pt["baseline"]
@@ -225,21 +241,26 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
     pt["ldn_over_placebo_pct"] = pt["ldn_pct_reduction"] - pt["placebo_pct_reduction"]
     complete = pt[["baseline", "placebo", "ldn"]].notna().all(axis=1)
     if (~complete).any():
-        notes.append(
+        work.notes.append(
             f"{int((~complete).sum())} patient(s) lack a baseline, placebo or LDN summary and "
             "are left out of paired comparisons (the mixed model uses what they have)"
         )
-    cp = pt[complete]
-    n = int(complete.sum())
-    if n < 2:
+    if int(complete.sum()) < 2:
         raise ValidationError(
             "patient", "fewer than 2 patients have baseline, placebo and LDN data"
         )
+    work.patients = pt
+    work.complete = pt[complete]
 
+
+def _phase_changes(*, work: _CrossoverWork) -> None:
+    """Mean severity and change from baseline (with a t interval) for each phase."""
+    cp = work.complete
+    n = len(cp)
     rows = []
-    for name, col in (("baseline", "baseline"), ("placebo", "placebo"), ("ldn", "ldn")):
-        m, s, _, _ = _ci(cp[col].to_numpy())
-        ch = (cp[col] - cp["baseline"]).to_numpy()
+    for name in ("baseline", "placebo", "ldn"):
+        m, s, _, _ = _ci(cp[name].to_numpy())
+        ch = (cp[name] - cp["baseline"]).to_numpy()
         cm, cs, clo, chi = _ci(ch) if name != "baseline" else (0.0, 0.0, 0.0, 0.0)
         rows.append(
             {
@@ -253,11 +274,15 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
                 "change_ci_upper": chi,
             }
         )
-    phase_table = pd.DataFrame(rows)
+    work.phase_table = pd.DataFrame(rows)
 
+
+def _percent_reduction(*, work: _CrossoverWork) -> None:
+    """Percentage reduction from baseline with LDN and placebo, and the paired t test."""
+    cp = work.complete
     diff = cp["ldn_over_placebo_pct"].to_numpy()
     t = stats.ttest_rel(cp["ldn_pct_reduction"], cp["placebo_pct_reduction"])
-    percent = {
+    work.percent_reduction = {
         "ldn_percent": float(cp["ldn_pct_reduction"].mean()),
         "placebo_percent": float(cp["placebo_pct_reduction"].mean()),
         "difference_points": float(np.mean(diff)),
@@ -267,17 +292,26 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
         "pvalue": float(t.pvalue),
     }
 
-    mixed, mixed_fit = _mixed_model(df, pt, first_day)
-    notes.extend(mixed_fit.notes)
 
-    resp_rows = []
+def _primary_mixed_model(*, work: _CrossoverWork) -> None:
+    """The protocol's primary analysis (see `_mixed_model`)."""
+    mixed, fit = _mixed_model(work.df, work.patients, work.first_day)
+    work.notes.extend(fit.notes)
+    work.mixed_model = mixed
+    work.contrast = fit.contrast
+
+
+def _paired_responders(*, work: _CrossoverWork) -> None:
+    """Responder rates at 30% and 50% reduction (IMMPACT) with McNemar's exact test."""
+    cp = work.complete
+    rows = []
     for cut in (30, 50):
         ldn_r = (cp["ldn_pct_reduction"] >= cut).to_numpy()
         pla_r = (cp["placebo_pct_reduction"] >= cut).to_numpy()
         b = int(np.sum(ldn_r & ~pla_r))
         c = int(np.sum(~ldn_r & pla_r))
         p = float(stats.binomtest(b, b + c).pvalue) if b + c else 1.0
-        resp_rows.append(
+        rows.append(
             {
                 "threshold_percent": cut,
                 "ldn_rate": float(ldn_r.mean()),
@@ -287,21 +321,25 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
                 "mcnemar_exact_p": p,
             }
         )
-    responders = pd.DataFrame(resp_rows)
+    work.responders = pd.DataFrame(rows)
 
-    thr_rows = []
+
+def _paired_thresholds(*, work: _CrossoverWork) -> None:
+    """Pain thresholds measured at visits: LDN minus placebo phase, one-sample t."""
+    df = work.df
+    rows = []
     for col in THRESHOLDS:
         if col not in df.columns or df[col].notna().sum() == 0:
             continue
         by = df.dropna(subset=[col]).groupby(["patient", "treatment"])[col].mean().unstack()
         if not {"placebo", "ldn"} <= set(by.columns):
-            notes.append(f"{col}: no visits in both the placebo and LDN phases")
+            work.notes.append(f"{col}: no visits in both the placebo and LDN phases")
             continue
         d = (by["ldn"] - by["placebo"]).dropna().to_numpy()
-        m, s, lo, hi = _ci(d)
+        m, _, lo, hi = _ci(d)
         p = float(stats.ttest_1samp(d, 0).pvalue) if d.size > 1 else math.nan
         base_col = by["none"] if "none" in by.columns else pd.Series(dtype=float)
-        thr_rows.append(
+        rows.append(
             {
                 "measure": col,
                 "n": int(d.size),
@@ -314,16 +352,23 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
                 "pvalue": p,
             }
         )
-    thresholds = pd.DataFrame(thr_rows)
+    work.thresholds = pd.DataFrame(rows)
 
-    esr: dict[str, float] = {}
-    if "esr" in df.columns and df["esr"].notna().any():
-        e = df.dropna(subset=["esr"]).groupby("patient")["esr"].first()
-        joined = pd.concat([e, cp["ldn_over_placebo_pct"]], axis=1, join="inner").dropna()
+
+def _esr_correlation(*, work: _CrossoverWork) -> None:
+    """Baseline ESR against LDN-over-placebo response (younger-2009), with 3+ patients."""
+    df = work.df
+    if "esr" not in df.columns:
+        return
+    esr_by_patient = df.dropna(subset=["esr"]).groupby("patient")["esr"].first()
+    if df["esr"].notna().any():
+        joined = pd.concat(
+            [esr_by_patient, work.complete["ldn_over_placebo_pct"]], axis=1, join="inner"
+        ).dropna()
         if len(joined) >= 3:
             r, rp = stats.pearsonr(joined["esr"], joined["ldn_over_placebo_pct"])
             rho, sp = stats.spearmanr(joined["esr"], joined["ldn_over_placebo_pct"])
-            esr = {
+            work.esr = {
                 "n": float(len(joined)),
                 "pearson_r": float(r),
                 "pearson_p": float(rp),
@@ -332,25 +377,56 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
                 "spearman_p": float(sp),
             }
         else:
-            notes.append("ESR recorded for fewer than 3 analysable patients")
+            work.notes.append("ESR recorded for fewer than 3 analysable patients")
+    work.patients["esr"] = esr_by_patient
 
-    if "esr" in df.columns:
-        pt["esr"] = df.dropna(subset=["esr"]).groupby("patient")["esr"].first()
-    daily = df.groupby(["day", "phase"], as_index=False)["severity"].agg(["mean", "count"])
-    pt_out = pt.reset_index().rename(columns={"index": "patient"})
+
+def _daily_course(*, work: _CrossoverWork) -> None:
+    """Mean severity per study day and phase, for the course plot."""
+    work.daily_means = work.df.groupby(["day", "phase"], as_index=False)["severity"].agg(
+        ["mean", "count"]
+    )
+
+
+CROSSOVER_STEPS: tuple[Callable[..., None], ...] = (
+    _patient_summaries,
+    _phase_changes,
+    _percent_reduction,
+    _primary_mixed_model,
+    _paired_responders,
+    _paired_thresholds,
+    _esr_correlation,
+    _daily_course,
+)
+"""The within-patient analysis, in order: each step reads what earlier steps filled in."""
+
+
+def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis | ParallelAnalysis:
+    """Analyse a trial table (see module docstring); raises ValidationError naming the problem.
+
+    Within-patient designs (every patient has placebo and LDN days) run `CROSSOVER_STEPS`;
+    a parallel trial (each patient on one arm) goes to `analyze_parallel`."""
+    summary_days = check_int("summary_days", summary_days, 1, 3650)
+    df = _validate(frame)
+    arms = df[df["treatment"] != "none"].groupby("patient")["treatment"].nunique()
+    if (arms == 1).all():
+        return analyze_parallel(df, summary_days)
+    work = _CrossoverWork(df=df, summary_days=summary_days)
+    for step in CROSSOVER_STEPS:
+        step(work=work)
     return TrialAnalysis(
         n_patients=int(df["patient"].nunique()),
         summary_days=summary_days,
-        phase_table=phase_table,
-        patient_table=pt_out,
-        percent_reduction=percent,
-        mixed_model=mixed,
-        responders=responders,
-        thresholds=thresholds,
-        esr=esr,
-        daily_means=daily,
-        notes=notes,
-        contrast=mixed_fit.contrast,
+        phase_table=work.phase_table,
+        patient_table=work.patients.reset_index().rename(columns={"index": "patient"}),
+        percent_reduction=work.percent_reduction,
+        mixed_model=work.mixed_model,
+        responders=work.responders,
+        thresholds=work.thresholds,
+        esr=work.esr,
+        daily_means=work.daily_means,
+        notes=work.notes,
+        contrast=work.contrast,
     )
 
 
