@@ -35,7 +35,7 @@ __all__ = [
     "TrialAnalysis",
     "analyze_parallel",
     "analyze_trial",
-    "read_trial",
+    "validate_trial",
 ]
 
 REQUIRED_COLUMNS = ("patient", "day", "phase", "severity")
@@ -43,23 +43,9 @@ THRESHOLDS = ("mechanical_threshold", "heat_threshold", "cold_threshold")
 _PHASE_TREATMENT = {"baseline": "none", "washout": "none", "placebo": "placebo", "ldn": "ldn"}
 
 
-def read_trial(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet trial table and check its columns."""
-    if not isinstance(path, (str, Path)):
-        raise ValidationError("file", f"must be a path, got {type(path).__name__}")
-    p = Path(path)
-    if p.is_dir():
-        raise ValidationError("file", f"{p} is a folder, not a CSV or Parquet file")
-    if not p.exists():
-        raise ValidationError("file", f"{p} does not exist")
-    try:
-        frame = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
-    except (ValueError, OSError) as exc:
-        raise ValidationError("file", f"{p.name}: cannot be read ({exc})") from None
-    return _validate(frame)
-
-
-def _validate(frame: pd.DataFrame) -> pd.DataFrame:
+def validate_trial(frame: pd.DataFrame) -> pd.DataFrame:
+    """Check a trial table in memory (required columns, numeric days, treatments) and return
+    a sorted copy with `treatment` filled in from the phase names where it is absent."""
     if not isinstance(frame, pd.DataFrame):
         raise ValidationError(
             "frame", f"must be a table (pandas DataFrame), got {type(frame).__name__}"
@@ -407,7 +393,7 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
     Within-patient designs (every patient has placebo and LDN days) run `CROSSOVER_STEPS`;
     a parallel trial (each patient on one arm) goes to `analyze_parallel`."""
     summary_days = check_int("summary_days", summary_days, 1, 3650)
-    df = _validate(frame)
+    df = validate_trial(frame)
     arms = df[df["treatment"] != "none"].groupby("patient")["treatment"].nunique()
     if (arms == 1).all():
         return analyze_parallel(df, summary_days)
@@ -563,7 +549,7 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
     import statsmodels.formula.api as smf
 
     summary_days = check_int("summary_days", summary_days, 1, 3650)
-    df = _validate(frame)
+    df = validate_trial(frame)
     notes: list[str] = []
     base = df[df["phase"].str.lower() == "baseline"].groupby("patient")["severity"].mean()
     treated = df[df["treatment"] != "none"]
