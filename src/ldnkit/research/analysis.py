@@ -15,7 +15,7 @@ changes; and the correlation of baseline ESR with response (younger-2009).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from ldnkit.research.mixed import Contrast, RandomInterceptFit, random_intercept
 __all__ = [
     "REQUIRED_COLUMNS",
     "THRESHOLDS",
+    "ContrastResult",
     "ParallelAnalysis",
     "TrialAnalysis",
     "analyze_parallel",
@@ -84,6 +85,62 @@ def validate_trial(frame: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["patient", "day"]).reset_index(drop=True)
 
 
+_MIXED_KEYS = (
+    "estimate",
+    "se",
+    "df",
+    "statistic",
+    "ci_lower",
+    "ci_upper",
+    "pvalue",
+    "patient_variance",
+    "residual_variance",
+    "n_observations",
+    "period_adjusted",
+    "inference",
+)
+_ANCOVA_KEYS = ("estimate", "se", "ci_lower", "ci_upper", "pvalue", "df")
+
+
+@dataclass(frozen=True, eq=False)
+class ContrastResult(Mapping[str, Any]):
+    """The LDN - placebo result of a trial model: the typed `Contrast` (estimate, se, df,
+    p_value, conf_int(level)) and the model's own details (variance components, ...).
+
+    It still reads like the dict it replaced (`result["estimate"]`, `result["ci_lower"]`) so
+    reports and callers keep working; `to_dict()` gives that dict, in `keys` order."""
+
+    contrast: Contrast
+    details: Mapping[str, float] = field(default_factory=dict)
+    keys_order: tuple[str, ...] = _MIXED_KEYS
+    level: float = 0.95
+
+    def to_dict(self) -> dict[str, Any]:
+        con = self.contrast
+        lo, hi = con.conf_int(self.level)
+        values: dict[str, Any] = {
+            "estimate": con.estimate,
+            "se": con.se,
+            "df": con.df,
+            "statistic": con.statistic,
+            "ci_lower": lo,
+            "ci_upper": hi,
+            "pvalue": con.p_value,
+            "inference": con.method,
+            **self.details,
+        }
+        return {k: values[k] for k in self.keys_order}
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_order)
+
+    def __len__(self) -> int:
+        return len(self.keys_order)
+
+
 @dataclass
 class TrialAnalysis:
     """Tables and model results of one trial; `report()` writes them with plots."""
@@ -93,7 +150,7 @@ class TrialAnalysis:
     phase_table: pd.DataFrame
     patient_table: pd.DataFrame
     percent_reduction: dict[str, float]
-    mixed_model: dict[str, Any]
+    mixed_model: ContrastResult
     responders: pd.DataFrame
     thresholds: pd.DataFrame
     esr: dict[str, float]
@@ -144,7 +201,7 @@ class TrialAnalysis:
             "summary_days": self.summary_days,
             "phases": self.phase_table.to_dict(orient="records"),
             "percent_reduction": self.percent_reduction,
-            "mixed_model": self.mixed_model,
+            "mixed_model": self.mixed_model.to_dict(),
             "responders": self.responders.to_dict(orient="records"),
             "thresholds": self.thresholds.to_dict(orient="records"),
             "esr": self.esr,
@@ -199,7 +256,7 @@ class _CrossoverWork:
     first_day: dict[str, pd.Series] = field(default_factory=dict)
     phase_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     percent_reduction: dict[str, float] = field(default_factory=dict)
-    mixed_model: dict[str, Any] = field(default_factory=dict)
+    mixed_model: ContrastResult | None = None
     contrast: Contrast | None = None
     responders: pd.DataFrame = field(default_factory=pd.DataFrame)
     thresholds: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -400,6 +457,8 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
     work = _CrossoverWork(df=df, summary_days=summary_days)
     for step in CROSSOVER_STEPS:
         step(work=work)
+    if work.mixed_model is None:  # pragma: no cover - `_primary_mixed_model` always fills it
+        raise RuntimeError("CROSSOVER_STEPS lost the primary mixed model step")
     return TrialAnalysis(
         n_patients=int(df["patient"].nunique()),
         summary_days=summary_days,
@@ -418,7 +477,7 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
 
 def _mixed_model(
     df: pd.DataFrame, pt: pd.DataFrame, first_day: dict[str, pd.Series]
-) -> tuple[dict[str, Any], RandomInterceptFit]:
+) -> tuple[ContrastResult, RandomInterceptFit]:
     """Primary analysis, the same model as the power simulation (`power.protocol_fit`):
     randomised crossover: period summaries ~ period + treatment; fixed-order protocol:
     baseline, placebo and LDN summaries ~ phase; random intercept per patient, REML;
@@ -454,22 +513,15 @@ def _mixed_model(
         weights,
         names=cols,
     )
-    con = fit.contrast
-    lo, hi = con.conf_int(0.95)
-    out: dict[str, Any] = {
-        "estimate": con.estimate,
-        "se": con.se,
-        "df": con.df,
-        "statistic": con.statistic,
-        "ci_lower": lo,
-        "ci_upper": hi,
-        "pvalue": con.p_value,
-        "patient_variance": fit.sigma2_between,
-        "residual_variance": fit.sigma2_within,
-        "n_observations": float(fit.n_obs),
-        "period_adjusted": float(crossover),
-        "inference": con.method,
-    }
+    out = ContrastResult(
+        fit.contrast,
+        details={
+            "patient_variance": fit.sigma2_between,
+            "residual_variance": fit.sigma2_within,
+            "n_observations": float(fit.n_obs),
+            "period_adjusted": float(crossover),
+        },
+    )
     return out, fit
 
 
@@ -481,7 +533,7 @@ class ParallelAnalysis:
     summary_days: int
     arm_table: pd.DataFrame
     patient_table: pd.DataFrame
-    ancova: dict[str, float]
+    ancova: ContrastResult
     responders: pd.DataFrame
     thresholds: pd.DataFrame
     esr: dict[str, float]
@@ -524,7 +576,7 @@ class ParallelAnalysis:
             "n_patients": self.n_patients,
             "summary_days": self.summary_days,
             "arms": self.arm_table.to_dict(orient="records"),
-            "ancova": self.ancova,
+            "ancova": self.ancova.to_dict(),
             "responders": self.responders.to_dict(orient="records"),
             "thresholds": self.thresholds.to_dict(orient="records"),
             "esr": self.esr,
@@ -585,15 +637,16 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
         )
     data = cp.assign(ldn=(cp["arm"] == "ldn").astype(float))
     fit = smf.ols("end ~ ldn + baseline", data=data).fit()
-    lo, hi = fit.conf_int().loc["ldn"]
-    ancova = {
-        "estimate": float(fit.params["ldn"]),
-        "se": float(fit.bse["ldn"]),
-        "ci_lower": float(lo),
-        "ci_upper": float(hi),
-        "pvalue": float(fit.pvalues["ldn"]),
-        "df": float(fit.df_resid),
-    }
+    ancova = ContrastResult(
+        Contrast(
+            float(fit.params["ldn"]),
+            float(fit.bse["ldn"]),
+            float(fit.df_resid),
+            method="OLS t",
+            label="ldn - placebo (ANCOVA)",
+        ),
+        keys_order=_ANCOVA_KEYS,
+    )
 
     resp_rows = []
     for cut in (30, 50):
