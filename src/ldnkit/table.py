@@ -1,4 +1,4 @@
-"""`Table`: the plain result table every core result returns from `summary()`.
+"""`Table`: the plain result table core results build in `table()`; `summary()` is its text.
 
 It lives here, apart from the results that build it, so that results in different modules
 (`pharmacology.simulation`, `pharmacology.population`, `pharmacology.fit`) share one class

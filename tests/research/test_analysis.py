@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from ldnkit.errors import ValidationError
-from ldnkit.research.analysis import ParallelAnalysis, analyze_trial, read_trial
+from ldnkit.research.analysis import ParallelAnalysis, analyze_trial
 from ldnkit.research.designs import parallel_rct, two_period_crossover, younger_2009_crossover
+from ldnkit.research.io import read_trial
 from ldnkit.research.power import protocol_fit
 from ldnkit.research.simulation import Assumptions, simulate
 

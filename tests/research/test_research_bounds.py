@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ldnkit.cli import main
 from ldnkit.errors import ValidationError
 from ldnkit.research import effect_sizes as es
-from ldnkit.research.analysis import analyze_trial, read_trial
+from ldnkit.research.analysis import analyze_trial
 from ldnkit.research.designs import (
     n_of_1,
     parallel_rct,
@@ -25,6 +25,7 @@ from ldnkit.research.designs import (
     two_period_crossover,
     younger_2009_crossover,
 )
+from ldnkit.research.io import read_trial
 from ldnkit.research.meta import meta_analysis, q_profile_ci, tau2_estimate
 from ldnkit.research.plots import forest_plot
 from ldnkit.research.power import (

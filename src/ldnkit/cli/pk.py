@@ -185,7 +185,7 @@ def simulate_cmd(
         # trajectories (6 states), concentrations, effect sites and occupancy: ~16 arrays
         check_memory("--dt", points * 16 * 8, memory_limit, f"{points:,} time points")
         sim = simulate(regimen, scenario=scenario, dt_h=step)
-        console.print(_rich(sim.summary()))
+        console.print(_rich(sim.table()))
         result: Any = sim
     else:
         with Progress(
@@ -206,7 +206,7 @@ def simulate_cmd(
                 progress=lambda k: bar.advance(task, k),
                 memory_limit_bytes=memory_limit,
             )
-        console.print(_rich(result.summary()))
+        console.print(_rich(result.table()))
         median = result.daily_hours(0.5)
         console.print(
             "median hours >=50% occupancy by week: "

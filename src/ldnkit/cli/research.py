@@ -289,7 +289,8 @@ def analyze_cmd(
     summary_days: int = typer.Option(7, help="diary days at the end of each treatment phase"),
 ) -> None:
     """Analyse a trial table and write a report (tables + plots) in one go."""
-    from ldnkit.research.analysis import analyze_trial, read_trial
+    from ldnkit.research.analysis import analyze_trial
+    from ldnkit.research.io import read_trial
 
     res = analyze_trial(read_trial(file), summary_days=summary_days)
     console.print(res.summary())

@@ -397,7 +397,12 @@ class PopulationResult:
             raise ValidationError("threshold", "0.5 or 0.9")
         return _hist_percentile(hist, q, self.dt_h)
 
-    def summary(self) -> Table:
+    def summary(self) -> str:
+        """`table()` as plain text: every result's `summary()` is a `str` (research and
+        pharmacology alike); shells that draw tables (the CLI's Rich) use `table()`."""
+        return str(self.table())
+
+    def table(self) -> Table:
         """Percentiles across patients of exposure and occupancy metrics."""
         labels = {
             "cmax_parent": ("Cmax naltrexone", "ng/mL"),

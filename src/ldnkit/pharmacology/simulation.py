@@ -85,7 +85,12 @@ class Simulation:
         below = np.nonzero(o[i:] < o[i] / 2.0)[0]
         return float(self.times_h[i + below[0]] - self.times_h[i]) if below.size else float("inf")
 
-    def summary(self, patient: int = 0) -> Table:
+    def summary(self, patient: int = 0) -> str:
+        """`table(patient)` as plain text: every result's `summary()` is a `str` (research
+        and pharmacology alike); shells that draw tables (the CLI's Rich) use `table()`."""
+        return str(self.table(patient))
+
+    def table(self, patient: int = 0) -> Table:
         """Day by day: dose, hours above 50% and 90% occupancy, peak and trough, Cmax."""
         per_day = self.regimen.dose_on_day()
         d = self.daily

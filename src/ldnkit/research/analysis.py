@@ -15,6 +15,7 @@ changes; and the correlation of baseline ESR with response (younger-2009).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,12 @@ from ldnkit.research.mixed import Contrast, RandomInterceptFit, random_intercept
 __all__ = [
     "REQUIRED_COLUMNS",
     "THRESHOLDS",
+    "ContrastResult",
     "ParallelAnalysis",
     "TrialAnalysis",
     "analyze_parallel",
     "analyze_trial",
-    "read_trial",
+    "validate_trial",
 ]
 
 REQUIRED_COLUMNS = ("patient", "day", "phase", "severity")
@@ -42,23 +44,9 @@ THRESHOLDS = ("mechanical_threshold", "heat_threshold", "cold_threshold")
 _PHASE_TREATMENT = {"baseline": "none", "washout": "none", "placebo": "placebo", "ldn": "ldn"}
 
 
-def read_trial(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet trial table and check its columns."""
-    if not isinstance(path, (str, Path)):
-        raise ValidationError("file", f"must be a path, got {type(path).__name__}")
-    p = Path(path)
-    if p.is_dir():
-        raise ValidationError("file", f"{p} is a folder, not a CSV or Parquet file")
-    if not p.exists():
-        raise ValidationError("file", f"{p} does not exist")
-    try:
-        frame = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
-    except (ValueError, OSError) as exc:
-        raise ValidationError("file", f"{p.name}: cannot be read ({exc})") from None
-    return _validate(frame)
-
-
-def _validate(frame: pd.DataFrame) -> pd.DataFrame:
+def validate_trial(frame: pd.DataFrame) -> pd.DataFrame:
+    """Check a trial table in memory (required columns, numeric days, treatments) and return
+    a sorted copy with `treatment` filled in from the phase names where it is absent."""
     if not isinstance(frame, pd.DataFrame):
         raise ValidationError(
             "frame", f"must be a table (pandas DataFrame), got {type(frame).__name__}"
@@ -97,6 +85,62 @@ def _validate(frame: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["patient", "day"]).reset_index(drop=True)
 
 
+_MIXED_KEYS = (
+    "estimate",
+    "se",
+    "df",
+    "statistic",
+    "ci_lower",
+    "ci_upper",
+    "pvalue",
+    "patient_variance",
+    "residual_variance",
+    "n_observations",
+    "period_adjusted",
+    "inference",
+)
+_ANCOVA_KEYS = ("estimate", "se", "ci_lower", "ci_upper", "pvalue", "df")
+
+
+@dataclass(frozen=True, eq=False)
+class ContrastResult(Mapping[str, Any]):
+    """The LDN - placebo result of a trial model: the typed `Contrast` (estimate, se, df,
+    p_value, conf_int(level)) and the model's own details (variance components, ...).
+
+    It still reads like the dict it replaced (`result["estimate"]`, `result["ci_lower"]`) so
+    reports and callers keep working; `to_dict()` gives that dict, in `keys` order."""
+
+    contrast: Contrast
+    details: Mapping[str, float] = field(default_factory=dict)
+    keys_order: tuple[str, ...] = _MIXED_KEYS
+    level: float = 0.95
+
+    def to_dict(self) -> dict[str, Any]:
+        con = self.contrast
+        lo, hi = con.conf_int(self.level)
+        values: dict[str, Any] = {
+            "estimate": con.estimate,
+            "se": con.se,
+            "df": con.df,
+            "statistic": con.statistic,
+            "ci_lower": lo,
+            "ci_upper": hi,
+            "pvalue": con.p_value,
+            "inference": con.method,
+            **self.details,
+        }
+        return {k: values[k] for k in self.keys_order}
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_order)
+
+    def __len__(self) -> int:
+        return len(self.keys_order)
+
+
 @dataclass
 class TrialAnalysis:
     """Tables and model results of one trial; `report()` writes them with plots."""
@@ -106,7 +150,7 @@ class TrialAnalysis:
     phase_table: pd.DataFrame
     patient_table: pd.DataFrame
     percent_reduction: dict[str, float]
-    mixed_model: dict[str, Any]
+    mixed_model: ContrastResult
     responders: pd.DataFrame
     thresholds: pd.DataFrame
     esr: dict[str, float]
@@ -157,7 +201,7 @@ class TrialAnalysis:
             "summary_days": self.summary_days,
             "phases": self.phase_table.to_dict(orient="records"),
             "percent_reduction": self.percent_reduction,
-            "mixed_model": self.mixed_model,
+            "mixed_model": self.mixed_model.to_dict(),
             "responders": self.responders.to_dict(orient="records"),
             "thresholds": self.thresholds.to_dict(orient="records"),
             "esr": self.esr,
@@ -197,26 +241,41 @@ def _ci(x: np.ndarray) -> tuple[float, float, float, float]:
     return m, s, m - h, m + h
 
 
-def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis | ParallelAnalysis:
-    """Analyse a trial table (see module docstring); raises ValidationError naming the problem.
+@dataclass
+class _CrossoverWork:
+    """What the crossover steps share: the checked table in, the tables built so far out.
 
-    Within-patient designs (every patient has placebo and LDN days) get the crossover
-    analysis; a parallel trial (each patient on one arm) goes to `analyze_parallel`."""
-    summary_days = check_int("summary_days", summary_days, 1, 3650)
-    df = _validate(frame)
-    arms = df[df["treatment"] != "none"].groupby("patient")["treatment"].nunique()
-    if (arms == 1).all():
-        return analyze_parallel(df, summary_days)
-    notes: list[str] = []
+    Each step in `CROSSOVER_STEPS` reads the fields earlier steps filled and fills its own, so
+    the order of the tuple is the order of the analysis."""
+
+    df: pd.DataFrame
+    summary_days: int
+    notes: list[str] = field(default_factory=list)
+    patients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    complete: pd.DataFrame = field(default_factory=pd.DataFrame)
+    first_day: dict[str, pd.Series] = field(default_factory=dict)
+    phase_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    percent_reduction: dict[str, float] = field(default_factory=dict)
+    mixed_model: ContrastResult | None = None
+    contrast: Contrast | None = None
+    responders: pd.DataFrame = field(default_factory=pd.DataFrame)
+    thresholds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    esr: dict[str, float] = field(default_factory=dict)
+    daily_means: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _patient_summaries(*, work: _CrossoverWork) -> None:
+    """Baseline mean and the last `summary_days` of each arm per patient, their changes and
+    percentage reductions; patients missing a summary are noted and left out of paired tests."""
+    df = work.df
     base = df[df["phase"].str.lower() == "baseline"].groupby("patient")["severity"].mean()
     summ: dict[str, pd.Series] = {"baseline": base}
-    first_day: dict[str, pd.Series] = {}
     for treat in ("placebo", "ldn"):
         sub = df[df["treatment"] == treat]
         summ[treat] = sub.groupby("patient").apply(
-            lambda g: _window(g, summary_days), include_groups=False
+            lambda g: _window(g, work.summary_days), include_groups=False
         )
-        first_day[treat] = sub.groupby("patient")["day"].min()
+        work.first_day[treat] = sub.groupby("patient")["day"].min()
     pt = pd.DataFrame(summ)
     pt["placebo_change"] = pt["placebo"] - pt["baseline"]
     pt["ldn_change"] = pt["ldn"] - pt["baseline"]
@@ -225,21 +284,26 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
     pt["ldn_over_placebo_pct"] = pt["ldn_pct_reduction"] - pt["placebo_pct_reduction"]
     complete = pt[["baseline", "placebo", "ldn"]].notna().all(axis=1)
     if (~complete).any():
-        notes.append(
+        work.notes.append(
             f"{int((~complete).sum())} patient(s) lack a baseline, placebo or LDN summary and "
             "are left out of paired comparisons (the mixed model uses what they have)"
         )
-    cp = pt[complete]
-    n = int(complete.sum())
-    if n < 2:
+    if int(complete.sum()) < 2:
         raise ValidationError(
             "patient", "fewer than 2 patients have baseline, placebo and LDN data"
         )
+    work.patients = pt
+    work.complete = pt[complete]
 
+
+def _phase_changes(*, work: _CrossoverWork) -> None:
+    """Mean severity and change from baseline (with a t interval) for each phase."""
+    cp = work.complete
+    n = len(cp)
     rows = []
-    for name, col in (("baseline", "baseline"), ("placebo", "placebo"), ("ldn", "ldn")):
-        m, s, _, _ = _ci(cp[col].to_numpy())
-        ch = (cp[col] - cp["baseline"]).to_numpy()
+    for name in ("baseline", "placebo", "ldn"):
+        m, s, _, _ = _ci(cp[name].to_numpy())
+        ch = (cp[name] - cp["baseline"]).to_numpy()
         cm, cs, clo, chi = _ci(ch) if name != "baseline" else (0.0, 0.0, 0.0, 0.0)
         rows.append(
             {
@@ -253,11 +317,15 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
                 "change_ci_upper": chi,
             }
         )
-    phase_table = pd.DataFrame(rows)
+    work.phase_table = pd.DataFrame(rows)
 
+
+def _percent_reduction(*, work: _CrossoverWork) -> None:
+    """Percentage reduction from baseline with LDN and placebo, and the paired t test."""
+    cp = work.complete
     diff = cp["ldn_over_placebo_pct"].to_numpy()
     t = stats.ttest_rel(cp["ldn_pct_reduction"], cp["placebo_pct_reduction"])
-    percent = {
+    work.percent_reduction = {
         "ldn_percent": float(cp["ldn_pct_reduction"].mean()),
         "placebo_percent": float(cp["placebo_pct_reduction"].mean()),
         "difference_points": float(np.mean(diff)),
@@ -267,17 +335,26 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
         "pvalue": float(t.pvalue),
     }
 
-    mixed, mixed_fit = _mixed_model(df, pt, first_day)
-    notes.extend(mixed_fit.notes)
 
-    resp_rows = []
+def _primary_mixed_model(*, work: _CrossoverWork) -> None:
+    """The protocol's primary analysis (see `_mixed_model`)."""
+    mixed, fit = _mixed_model(work.df, work.patients, work.first_day)
+    work.notes.extend(fit.notes)
+    work.mixed_model = mixed
+    work.contrast = fit.contrast
+
+
+def _paired_responders(*, work: _CrossoverWork) -> None:
+    """Responder rates at 30% and 50% reduction (IMMPACT) with McNemar's exact test."""
+    cp = work.complete
+    rows = []
     for cut in (30, 50):
         ldn_r = (cp["ldn_pct_reduction"] >= cut).to_numpy()
         pla_r = (cp["placebo_pct_reduction"] >= cut).to_numpy()
         b = int(np.sum(ldn_r & ~pla_r))
         c = int(np.sum(~ldn_r & pla_r))
         p = float(stats.binomtest(b, b + c).pvalue) if b + c else 1.0
-        resp_rows.append(
+        rows.append(
             {
                 "threshold_percent": cut,
                 "ldn_rate": float(ldn_r.mean()),
@@ -287,21 +364,25 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
                 "mcnemar_exact_p": p,
             }
         )
-    responders = pd.DataFrame(resp_rows)
+    work.responders = pd.DataFrame(rows)
 
-    thr_rows = []
+
+def _paired_thresholds(*, work: _CrossoverWork) -> None:
+    """Pain thresholds measured at visits: LDN minus placebo phase, one-sample t."""
+    df = work.df
+    rows = []
     for col in THRESHOLDS:
         if col not in df.columns or df[col].notna().sum() == 0:
             continue
         by = df.dropna(subset=[col]).groupby(["patient", "treatment"])[col].mean().unstack()
         if not {"placebo", "ldn"} <= set(by.columns):
-            notes.append(f"{col}: no visits in both the placebo and LDN phases")
+            work.notes.append(f"{col}: no visits in both the placebo and LDN phases")
             continue
         d = (by["ldn"] - by["placebo"]).dropna().to_numpy()
-        m, s, lo, hi = _ci(d)
+        m, _, lo, hi = _ci(d)
         p = float(stats.ttest_1samp(d, 0).pvalue) if d.size > 1 else math.nan
         base_col = by["none"] if "none" in by.columns else pd.Series(dtype=float)
-        thr_rows.append(
+        rows.append(
             {
                 "measure": col,
                 "n": int(d.size),
@@ -314,16 +395,23 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
                 "pvalue": p,
             }
         )
-    thresholds = pd.DataFrame(thr_rows)
+    work.thresholds = pd.DataFrame(rows)
 
-    esr: dict[str, float] = {}
-    if "esr" in df.columns and df["esr"].notna().any():
-        e = df.dropna(subset=["esr"]).groupby("patient")["esr"].first()
-        joined = pd.concat([e, cp["ldn_over_placebo_pct"]], axis=1, join="inner").dropna()
+
+def _esr_correlation(*, work: _CrossoverWork) -> None:
+    """Baseline ESR against LDN-over-placebo response (younger-2009), with 3+ patients."""
+    df = work.df
+    if "esr" not in df.columns:
+        return
+    esr_by_patient = df.dropna(subset=["esr"]).groupby("patient")["esr"].first()
+    if df["esr"].notna().any():
+        joined = pd.concat(
+            [esr_by_patient, work.complete["ldn_over_placebo_pct"]], axis=1, join="inner"
+        ).dropna()
         if len(joined) >= 3:
             r, rp = stats.pearsonr(joined["esr"], joined["ldn_over_placebo_pct"])
             rho, sp = stats.spearmanr(joined["esr"], joined["ldn_over_placebo_pct"])
-            esr = {
+            work.esr = {
                 "n": float(len(joined)),
                 "pearson_r": float(r),
                 "pearson_p": float(rp),
@@ -332,31 +420,64 @@ def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis |
                 "spearman_p": float(sp),
             }
         else:
-            notes.append("ESR recorded for fewer than 3 analysable patients")
+            work.notes.append("ESR recorded for fewer than 3 analysable patients")
+    work.patients["esr"] = esr_by_patient
 
-    if "esr" in df.columns:
-        pt["esr"] = df.dropna(subset=["esr"]).groupby("patient")["esr"].first()
-    daily = df.groupby(["day", "phase"], as_index=False)["severity"].agg(["mean", "count"])
-    pt_out = pt.reset_index().rename(columns={"index": "patient"})
+
+def _daily_course(*, work: _CrossoverWork) -> None:
+    """Mean severity per study day and phase, for the course plot."""
+    work.daily_means = work.df.groupby(["day", "phase"], as_index=False)["severity"].agg(
+        ["mean", "count"]
+    )
+
+
+CROSSOVER_STEPS: tuple[Callable[..., None], ...] = (
+    _patient_summaries,
+    _phase_changes,
+    _percent_reduction,
+    _primary_mixed_model,
+    _paired_responders,
+    _paired_thresholds,
+    _esr_correlation,
+    _daily_course,
+)
+"""The within-patient analysis, in order: each step reads what earlier steps filled in."""
+
+
+def analyze_trial(frame: pd.DataFrame, summary_days: int = 7) -> TrialAnalysis | ParallelAnalysis:
+    """Analyse a trial table (see module docstring); raises ValidationError naming the problem.
+
+    Within-patient designs (every patient has placebo and LDN days) run `CROSSOVER_STEPS`;
+    a parallel trial (each patient on one arm) goes to `analyze_parallel`."""
+    summary_days = check_int("summary_days", summary_days, 1, 3650)
+    df = validate_trial(frame)
+    arms = df[df["treatment"] != "none"].groupby("patient")["treatment"].nunique()
+    if (arms == 1).all():
+        return analyze_parallel(df, summary_days)
+    work = _CrossoverWork(df=df, summary_days=summary_days)
+    for step in CROSSOVER_STEPS:
+        step(work=work)
+    if work.mixed_model is None:  # pragma: no cover - `_primary_mixed_model` always fills it
+        raise RuntimeError("CROSSOVER_STEPS lost the primary mixed model step")
     return TrialAnalysis(
         n_patients=int(df["patient"].nunique()),
         summary_days=summary_days,
-        phase_table=phase_table,
-        patient_table=pt_out,
-        percent_reduction=percent,
-        mixed_model=mixed,
-        responders=responders,
-        thresholds=thresholds,
-        esr=esr,
-        daily_means=daily,
-        notes=notes,
-        contrast=mixed_fit.contrast,
+        phase_table=work.phase_table,
+        patient_table=work.patients.reset_index().rename(columns={"index": "patient"}),
+        percent_reduction=work.percent_reduction,
+        mixed_model=work.mixed_model,
+        responders=work.responders,
+        thresholds=work.thresholds,
+        esr=work.esr,
+        daily_means=work.daily_means,
+        notes=work.notes,
+        contrast=work.contrast,
     )
 
 
 def _mixed_model(
     df: pd.DataFrame, pt: pd.DataFrame, first_day: dict[str, pd.Series]
-) -> tuple[dict[str, Any], RandomInterceptFit]:
+) -> tuple[ContrastResult, RandomInterceptFit]:
     """Primary analysis, the same model as the power simulation (`power.protocol_fit`):
     randomised crossover: period summaries ~ period + treatment; fixed-order protocol:
     baseline, placebo and LDN summaries ~ phase; random intercept per patient, REML;
@@ -392,22 +513,15 @@ def _mixed_model(
         weights,
         names=cols,
     )
-    con = fit.contrast
-    lo, hi = con.conf_int(0.95)
-    out: dict[str, Any] = {
-        "estimate": con.estimate,
-        "se": con.se,
-        "df": con.df,
-        "statistic": con.statistic,
-        "ci_lower": lo,
-        "ci_upper": hi,
-        "pvalue": con.p_value,
-        "patient_variance": fit.sigma2_between,
-        "residual_variance": fit.sigma2_within,
-        "n_observations": float(fit.n_obs),
-        "period_adjusted": float(crossover),
-        "inference": con.method,
-    }
+    out = ContrastResult(
+        fit.contrast,
+        details={
+            "patient_variance": fit.sigma2_between,
+            "residual_variance": fit.sigma2_within,
+            "n_observations": float(fit.n_obs),
+            "period_adjusted": float(crossover),
+        },
+    )
     return out, fit
 
 
@@ -419,7 +533,7 @@ class ParallelAnalysis:
     summary_days: int
     arm_table: pd.DataFrame
     patient_table: pd.DataFrame
-    ancova: dict[str, float]
+    ancova: ContrastResult
     responders: pd.DataFrame
     thresholds: pd.DataFrame
     esr: dict[str, float]
@@ -462,7 +576,7 @@ class ParallelAnalysis:
             "n_patients": self.n_patients,
             "summary_days": self.summary_days,
             "arms": self.arm_table.to_dict(orient="records"),
-            "ancova": self.ancova,
+            "ancova": self.ancova.to_dict(),
             "responders": self.responders.to_dict(orient="records"),
             "thresholds": self.thresholds.to_dict(orient="records"),
             "esr": self.esr,
@@ -487,7 +601,7 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
     import statsmodels.formula.api as smf
 
     summary_days = check_int("summary_days", summary_days, 1, 3650)
-    df = _validate(frame)
+    df = validate_trial(frame)
     notes: list[str] = []
     base = df[df["phase"].str.lower() == "baseline"].groupby("patient")["severity"].mean()
     treated = df[df["treatment"] != "none"]
@@ -523,15 +637,16 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
         )
     data = cp.assign(ldn=(cp["arm"] == "ldn").astype(float))
     fit = smf.ols("end ~ ldn + baseline", data=data).fit()
-    lo, hi = fit.conf_int().loc["ldn"]
-    ancova = {
-        "estimate": float(fit.params["ldn"]),
-        "se": float(fit.bse["ldn"]),
-        "ci_lower": float(lo),
-        "ci_upper": float(hi),
-        "pvalue": float(fit.pvalues["ldn"]),
-        "df": float(fit.df_resid),
-    }
+    ancova = ContrastResult(
+        Contrast(
+            float(fit.params["ldn"]),
+            float(fit.bse["ldn"]),
+            float(fit.df_resid),
+            method="OLS t",
+            label="ldn - placebo (ANCOVA)",
+        ),
+        keys_order=_ANCOVA_KEYS,
+    )
 
     resp_rows = []
     for cut in (30, 50):

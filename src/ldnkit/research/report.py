@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,7 @@ def _esr(res: TrialAnalysis, path: Path) -> Path:
     return path
 
 
-def _contrast_table(mm: dict[str, Any]) -> list[str]:
+def _contrast_table(mm: Mapping[str, Any]) -> list[str]:
     """The primary contrast with the t reference distribution the p-value and CI come from
     (the same inference as the power simulation, `ldnkit.research.mixed`)."""
     return [
