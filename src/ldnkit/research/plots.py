@@ -6,8 +6,9 @@ a web worker) and never touch global pyplot state; `path` writes SVG or PNG by e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -15,10 +16,34 @@ from scipy import stats
 
 from ldnkit.figures import save_figure
 
-if TYPE_CHECKING:
-    from ldnkit.research.meta import MetaResult
+__all__ = ["PooledEffects", "forest_plot", "funnel_plot", "save"]
 
-__all__ = ["forest_plot", "funnel_plot", "save"]
+
+class PooledEffects(Protocol):
+    """What the forest and funnel plots read: study effects, their variances and weights, and
+    the pooled result. `research.meta.MetaResult` fits; so would any pooled analysis, so the
+    plots never import the meta-analysis (figures depend one way, issue 17)."""
+
+    k: int
+    level: float
+    yi: np.ndarray
+    vi: np.ndarray
+    weights: np.ndarray
+    labels: Sequence[str]
+    estimate: float
+    method: str
+    hartung_knapp: bool
+    measure: str
+    I2: float
+    tau2: float
+    Q: float
+    Q_df: int
+    pvalue: float
+
+    @property
+    def prediction_interval(self) -> tuple[float, float]: ...
+
+    def conf_int(self) -> tuple[float, float]: ...
 
 
 def save(fig: Figure, path: str | Path | None) -> Figure:
@@ -29,7 +54,7 @@ def save(fig: Figure, path: str | Path | None) -> Figure:
 
 
 def forest_plot(
-    res: MetaResult, path: str | Path | None = None, title: str | None = None
+    res: PooledEffects, path: str | Path | None = None, title: str | None = None
 ) -> Figure:
     """One row per study (square sized by weight, line = 95% CI), the pooled diamond and,
     for random-effects models, the prediction interval as a thin bar under it."""
@@ -93,7 +118,7 @@ def forest_plot(
 
 
 def funnel_plot(
-    res: MetaResult, path: str | Path | None = None, title: str | None = None
+    res: PooledEffects, path: str | Path | None = None, title: str | None = None
 ) -> Figure:
     """Effect against its SE (inverted axis) with the pseudo 95% limits around the pooled
     estimate: asymmetry hints at small-study effects, though with few trials it is weak."""
