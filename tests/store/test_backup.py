@@ -22,24 +22,14 @@ from ldnkit.cli import main as cli_main
 from ldnkit.store import create_store_engine
 from ldnkit.store import repositories as repo
 from ldnkit.store.backup import BackupError, backup_database, backup_kind, restore_database
-from tests.db_fixtures import create_pg_database, drop_pg_database, postgres_unavailable
+from tests.db_fixtures import empty_database_url
 from tests.store.helpers import TODAY, entry, make_patient
 
 
 @pytest.fixture
 def target_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """A brand-new empty database of the same backend to restore into."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    url = create_pg_database("ldnkit_restore")
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
+    yield from empty_database_url(backend, tmp_path)
 
 
 def _rows(engine: Engine) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
