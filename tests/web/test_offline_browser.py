@@ -166,8 +166,10 @@ def test_offline_days_are_queued_and_sent_once_when_back_online(site: Clinic, pl
                 page.screenshot(path=str(DOCS_IMG / "diary-phone.png"))
             _fill(page, pain=3 + n)
             page.click("[data-testid=save-diary]")
-            page.wait_for_selector("[data-testid=pending-count]")
-            assert f"{n + 1} diary" in page.inner_text("[data-testid=pending-count]")
+            # The page shows the earlier count on load; wait for this save's count.
+            pending = page.locator("[data-testid=pending-count]")
+            pending.filter(has_text=f"{n + 1} diary").wait_for()
+            assert f"{n + 1} diary" in pending.inner_text()
         page.screenshot(path=str(DOCS_IMG / "diary-offline-phone.png"))
         assert _rows(site, pid) == {}, "nothing can reach the server while offline"
         # Chrome's own offline page never shows: a page never opened gets ours.
