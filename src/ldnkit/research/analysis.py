@@ -595,32 +595,52 @@ class ParallelAnalysis:
         return write_parallel_report(self, Path(outdir))
 
 
-def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnalysis:
-    """Parallel LDN vs placebo: ANCOVA of the end-of-treatment mean on arm and baseline mean
-    (the analysis the power simulation uses for `parallel_rct`), plus descriptive outcomes."""
-    import statsmodels.formula.api as smf
+@dataclass
+class _ParallelWork:
+    """What the parallel-trial steps share, like `_CrossoverWork` for within-patient designs."""
 
-    summary_days = check_int("summary_days", summary_days, 1, 3650)
-    df = validate_trial(frame)
-    notes: list[str] = []
+    df: pd.DataFrame
+    summary_days: int
+    notes: list[str] = field(default_factory=list)
+    arm: pd.Series = field(default_factory=pd.Series)
+    patients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    complete: pd.DataFrame = field(default_factory=pd.DataFrame)
+    arm_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ancova: ContrastResult | None = None
+    responders: pd.DataFrame = field(default_factory=pd.DataFrame)
+    thresholds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    esr: dict[str, float] = field(default_factory=dict)
+    daily_means: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _arm_summaries(*, work: _ParallelWork) -> None:
+    """Per patient: arm, baseline mean, mean of the last `summary_days` on treatment, change and
+    percentage reduction; patients without baseline or end data are noted and left out."""
+    df = work.df
     base = df[df["phase"].str.lower() == "baseline"].groupby("patient")["severity"].mean()
     treated = df[df["treatment"] != "none"]
-    arm = treated.groupby("patient")["treatment"].first()
-    end = treated.groupby("patient").apply(lambda g: _window(g, summary_days), include_groups=False)
-    pt = pd.DataFrame({"arm": arm, "baseline": base, "end": end})
+    work.arm = treated.groupby("patient")["treatment"].first()
+    end = treated.groupby("patient").apply(
+        lambda g: _window(g, work.summary_days), include_groups=False
+    )
+    pt = pd.DataFrame({"arm": work.arm, "baseline": base, "end": end})
     pt["change"] = pt["end"] - pt["baseline"]
     pt["pct_reduction"] = -100 * pt["change"] / pt["baseline"]
     if "esr" in df.columns:
         pt["esr"] = df.dropna(subset=["esr"]).groupby("patient")["esr"].first()
     cp = pt.dropna(subset=["arm", "baseline", "end"])
     if len(cp) < len(pt):
-        notes.append(f"{len(pt) - len(cp)} patient(s) without baseline or end data left out")
+        work.notes.append(f"{len(pt) - len(cp)} patient(s) without baseline or end data left out")
     if cp["arm"].nunique() < 2 or cp["arm"].value_counts().min() < 2:
         raise ValidationError("treatment", "each arm needs at least 2 analysable patients")
+    work.patients, work.complete = pt, cp
 
+
+def _arm_table(*, work: _ParallelWork) -> None:
+    """Baseline, end, change (with its t interval) and percentage reduction per arm."""
     rows = []
     for name in ("placebo", "ldn"):
-        g = cp[cp["arm"] == name]
+        g = work.complete[work.complete["arm"] == name]
         m, sd, lo, hi = _ci(g["change"].to_numpy())
         rows.append(
             {
@@ -635,9 +655,17 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
                 "pct_reduction": float(g["pct_reduction"].mean()),
             }
         )
+    work.arm_table = pd.DataFrame(rows)
+
+
+def _ancova(*, work: _ParallelWork) -> None:
+    """The primary analysis: end-of-treatment mean on arm and baseline mean (OLS t)."""
+    import statsmodels.formula.api as smf
+
+    cp = work.complete
     data = cp.assign(ldn=(cp["arm"] == "ldn").astype(float))
     fit = smf.ols("end ~ ldn + baseline", data=data).fit()
-    ancova = ContrastResult(
+    work.ancova = ContrastResult(
         Contrast(
             float(fit.params["ldn"]),
             float(fit.bse["ldn"]),
@@ -648,12 +676,16 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
         keys_order=_ANCOVA_KEYS,
     )
 
-    resp_rows = []
+
+def _arm_responders(*, work: _ParallelWork) -> None:
+    """Share reaching 30% and 50% reduction per arm, compared by Fisher's exact test."""
+    cp = work.complete
+    rows = []
     for cut in (30, 50):
         hit = cp["pct_reduction"] >= cut
         a, b = int(hit[cp["arm"] == "ldn"].sum()), int((~hit)[cp["arm"] == "ldn"].sum())
         c, d = int(hit[cp["arm"] == "placebo"].sum()), int((~hit)[cp["arm"] == "placebo"].sum())
-        resp_rows.append(
+        rows.append(
             {
                 "threshold_percent": cut,
                 "ldn_rate": a / (a + b),
@@ -661,8 +693,13 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
                 "fisher_exact_p": float(stats.fisher_exact([[a, b], [c, d]]).pvalue),
             }
         )
+    work.responders = pd.DataFrame(rows)
 
-    thr_rows = []
+
+def _arm_thresholds(*, work: _ParallelWork) -> None:
+    """Change of each pain threshold from first to last visit, LDN against placebo (Welch)."""
+    df, cp = work.df, work.complete
+    rows = []
     for col in THRESHOLDS:
         if col not in df.columns or df[col].notna().sum() == 0:
             continue
@@ -674,7 +711,7 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
         if x1.size < 2 or x0.size < 2:
             continue
         t = stats.ttest_ind(x1, x0, equal_var=False)
-        thr_rows.append(
+        rows.append(
             {
                 "measure": col,
                 "ldn_change": float(x1.mean()),
@@ -683,26 +720,60 @@ def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnal
                 "welch_p": float(t.pvalue),
             }
         )
-    esr: dict[str, float] = {}
+    work.thresholds = pd.DataFrame(rows)
+
+
+def _arm_esr(*, work: _ParallelWork) -> None:
+    """Baseline ESR against percentage reduction on LDN (seed 000's predictor), n >= 3."""
+    cp = work.complete
     if "esr" in cp.columns:
         g = cp[(cp["arm"] == "ldn")].dropna(subset=["esr"])
         if len(g) >= 3:
             r, rp = stats.pearsonr(g["esr"], g["pct_reduction"])
-            esr = {"n": float(len(g)), "pearson_r": float(r), "pearson_p": float(rp)}
-    daily = (
-        df.merge(arm.rename("arm"), left_on="patient", right_index=True)
+            work.esr = {"n": float(len(g)), "pearson_r": float(r), "pearson_p": float(rp)}
+
+
+def _arm_daily_course(*, work: _ParallelWork) -> None:
+    """Mean severity per study day and arm, for the course plot."""
+    work.daily_means = (
+        work.df.merge(work.arm.rename("arm"), left_on="patient", right_index=True)
         .groupby(["day", "arm"], as_index=False)["severity"]
         .agg(["mean", "count"])
     )
+
+
+PARALLEL_STEPS: tuple[Callable[..., None], ...] = (
+    _arm_summaries,
+    _arm_table,
+    _ancova,
+    _arm_responders,
+    _arm_thresholds,
+    _arm_esr,
+    _arm_daily_course,
+)
+"""The parallel-trial analysis, in order: each step reads what earlier steps filled in."""
+
+
+def analyze_parallel(frame: pd.DataFrame, summary_days: int = 7) -> ParallelAnalysis:
+    """Parallel LDN vs placebo: ANCOVA of the end-of-treatment mean on arm and baseline mean
+    (the analysis the power simulation uses for `parallel_rct`), plus descriptive outcomes;
+    runs `PARALLEL_STEPS`."""
+    summary_days = check_int("summary_days", summary_days, 1, 3650)
+    df = validate_trial(frame)
+    work = _ParallelWork(df=df, summary_days=summary_days)
+    for step in PARALLEL_STEPS:
+        step(work=work)
+    if work.ancova is None:  # pragma: no cover - `_ancova` always fills it
+        raise RuntimeError("PARALLEL_STEPS lost the ANCOVA step")
     return ParallelAnalysis(
         n_patients=int(df["patient"].nunique()),
         summary_days=summary_days,
-        arm_table=pd.DataFrame(rows),
-        patient_table=pt.reset_index().rename(columns={"index": "patient"}),
-        ancova=ancova,
-        responders=pd.DataFrame(resp_rows),
-        thresholds=pd.DataFrame(thr_rows),
-        esr=esr,
-        daily_means=daily,
-        notes=notes,
+        arm_table=work.arm_table,
+        patient_table=work.patients.reset_index().rename(columns={"index": "patient"}),
+        ancova=work.ancova,
+        responders=work.responders,
+        thresholds=work.thresholds,
+        esr=work.esr,
+        daily_means=work.daily_means,
+        notes=work.notes,
     )
