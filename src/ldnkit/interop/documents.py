@@ -466,6 +466,30 @@ def to_html(view: DocumentView) -> str:
 
 
 # -- PDF -----------------------------------------------------------------------------------
+def _page(
+    buf: io.BytesIO, size: tuple[float, float], margin: float, title: str
+) -> SimpleDocTemplate:
+    """A one-document template with equal margins, the document's title and ldnkit as author."""
+    return SimpleDocTemplate(
+        buf,
+        pagesize=size,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
+        title=title,
+        author="ldnkit",
+    )
+
+
+def _heading(view: DocumentView, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The title and subtitle every printed document starts with."""
+    return [
+        Paragraph(escape(view.title), st["title"]),
+        Paragraph(escape(view.subtitle), st["subtitle"]),
+    ]
+
+
 def _styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
     return {
@@ -510,21 +534,9 @@ def to_pdf(view: DocumentView) -> bytes:
         st["title"] = ParagraphStyle("tw", parent=st["title"], fontSize=9, leading=10, spaceAfter=1)
     else:
         size, margin = A4, 16 * mm
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=size,
-        leftMargin=margin,
-        rightMargin=margin,
-        topMargin=margin,
-        bottomMargin=margin,
-        title=view.title,
-        author="ldnkit",
-    )
+    doc = _page(buf, size, margin, view.title)
     width = size[0] - 2 * margin
-    story: list[Flowable] = [
-        Paragraph(escape(view.title), st["title"]),
-        Paragraph(escape(view.subtitle), st["subtitle"]),
-    ]
+    story = _heading(view, st)
     for sec in view.sections:
         block: list[Flowable] = []
         if view.kind != "wallet_card":

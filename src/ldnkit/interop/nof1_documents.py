@@ -11,11 +11,18 @@ from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-from reportlab.platypus.flowables import Flowable
+from reportlab.platypus import Paragraph, Spacer
 
 from ldnkit.evidence import Evidence, default_evidence
-from ldnkit.interop.documents import DocumentView, Section, _refs, _styles, _table
+from ldnkit.interop.documents import (
+    DocumentView,
+    Section,
+    _heading,
+    _page,
+    _refs,
+    _styles,
+    _table,
+)
 from ldnkit.research.nof1.report import Nof1Report
 
 __all__ = ["pain_drawing", "report_pdf", "report_view"]
@@ -77,21 +84,9 @@ def report_pdf(report: Nof1Report, evidence: Evidence | None = None) -> bytes:
     view = report_view(report, evidence)
     st = _styles()
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=_MARGIN,
-        bottomMargin=_MARGIN,
-        title=view.title,
-        author="ldnkit",
-    )
+    doc = _page(buf, A4, _MARGIN, view.title)
     width = A4[0] - 2 * _MARGIN
-    story: list[Flowable] = [
-        Paragraph(escape(view.title), st["title"]),
-        Paragraph(escape(view.subtitle), st["subtitle"]),
-    ]
+    story = _heading(view, st)
     for k, sec in enumerate(view.sections):
         story.append(Paragraph(escape(sec.heading), st["h"]))
         story += [Paragraph(escape(p), st["p"]) for p in sec.paragraphs]
